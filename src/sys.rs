@@ -1,0 +1,153 @@
+//! Thin wrappers over the system calls picosel makes: the crate's only
+//! `unsafe` code.
+//!
+//! Every function takes plain Rust values or references, makes one call
+//! through `libc`, and turns a `-1` return into `Err(Errno)` in one place
+//! ([`cvt`]). Nothing above this module needs `unsafe`.
+
+use crate::Errno;
+use crate::fdset::FdSet;
+
+/// The calling thread's current `errno`.
+fn errno() -> Errno {
+    // SAFETY: __errno_location returns a valid pointer to the calling
+    // thread's errno, which lives as long as the thread.
+    Errno::from_raw(unsafe { *libc::__errno_location() })
+}
+
+/// Maps the C convention (`-1` and errno) to a `Result`.
+fn cvt(ret: libc::c_int) -> Result<libc::c_int, Errno> {
+    if ret == -1 { Err(errno()) } else { Ok(ret) }
+}
+
+/// Like [`cvt`] for calls returning `ssize_t`.
+fn cvt_size(ret: libc::ssize_t) -> Result<usize, Errno> {
+    if ret < 0 {
+        Err(errno())
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// `close(2)`.
+pub fn close(fd: i32) -> Result<(), Errno> {
+    // SAFETY: close takes a plain integer; closing an fd we do not own is a
+    // logic error of the caller, not memory unsafety.
+    cvt(unsafe { libc::close(fd) }).map(drop)
+}
+
+/// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    let ret = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if ret != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
+/// `select(2)` on read and write sets, with an optional timeout in
+/// microseconds (`None` blocks).
+pub fn select(
+    nfds: i32,
+    read: &mut FdSet,
+    write: &mut FdSet,
+    timeout_us: Option<u64>,
+) -> Result<usize, Errno> {
+    let mut tv = timeout_us.map(|us| libc::timeval {
+        tv_sec: (us / 1_000_000) as libc::time_t,
+        tv_usec: (us % 1_000_000) as libc::suseconds_t,
+    });
+    let tvp = match tv.as_mut() {
+        Some(tv) => tv as *mut libc::timeval,
+        None => core::ptr::null_mut(),
+    };
+    // SAFETY: FdSet is repr(C) with the size and alignment of libc::fd_set
+    // (checked at compile time in fdset.rs); both sets are valid and
+    // writable, and `nfds` never exceeds FD_SETSIZE because it is computed
+    // from the sets themselves. `tvp` is null or points at a live timeval.
+    let ret = unsafe {
+        libc::select(
+            nfds.clamp(0, crate::fdset::FD_SETSIZE as i32),
+            (read as *mut FdSet).cast::<libc::fd_set>(),
+            (write as *mut FdSet).cast::<libc::fd_set>(),
+            core::ptr::null_mut(),
+            tvp,
+        )
+    };
+    cvt(ret).map(|n| n as usize)
+}
+
+/// `poll(2)`; `timeout_ms` of -1 blocks.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<usize, Errno> {
+    // SAFETY: the pointer and length describe a valid, writable slice of
+    // pollfd for the call's duration.
+    let ret = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    cvt(ret).map(|n| n as usize)
+}
+
+/// A new close-on-exec epoll instance. Falls back to `epoll_create` and
+/// `FD_CLOEXEC` where `epoll_create1` is missing (old uClibc kernels).
+pub fn epoll_create() -> Result<i32, Errno> {
+    // SAFETY: no pointers involved.
+    match cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }) {
+        Err(e) if e == Errno::ENOSYS => {
+            // SAFETY: no pointers involved; the size hint is ignored but must be > 0.
+            let fd = cvt(unsafe { libc::epoll_create(1) })?;
+            set_cloexec(fd)?;
+            Ok(fd)
+        }
+        other => other,
+    }
+}
+
+/// Sets `FD_CLOEXEC` on `fd`.
+pub fn set_cloexec(fd: i32) -> Result<(), Errno> {
+    // SAFETY: F_GETFD/F_SETFD take and return plain integers.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) }).map(drop)
+}
+
+/// `epoll_ctl(2)` with the given op, event bits and data.
+pub fn epoll_ctl(epfd: i32, op: i32, fd: i32, events: u32, data: u64) -> Result<(), Errno> {
+    let mut ev = libc::epoll_event { events, u64: data };
+    // SAFETY: `ev` is a valid epoll_event for the call (the kernel ignores
+    // it for EPOLL_CTL_DEL but old kernels require a non-null pointer).
+    cvt(unsafe { libc::epoll_ctl(epfd, op, fd, &mut ev) }).map(drop)
+}
+
+/// `epoll_wait(2)` into `buf`; `timeout_ms` of -1 blocks. `buf` must not
+/// be empty.
+pub fn epoll_wait(
+    epfd: i32,
+    buf: &mut [libc::epoll_event],
+    timeout_ms: i32,
+) -> Result<usize, Errno> {
+    let max = buf.len().min(i32::MAX as usize) as i32;
+    if max == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: the pointer and `max` describe a valid, writable slice of
+    // epoll_event; the kernel writes at most `max` entries.
+    let ret = unsafe { libc::epoll_wait(epfd, buf.as_mut_ptr(), max, timeout_ms) };
+    cvt(ret).map(|n| n as usize)
+}
+
+/// `read(2)` into `buf`.
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the pointer and length describe a valid, writable byte slice.
+    cvt_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
+}
+
+/// `write(2)` from `buf`.
+pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the pointer and length describe a valid, readable byte slice.
+    cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
+}
