@@ -44,8 +44,14 @@ impl<B: Backend<N>, D: Copy, const N: usize> Default for Selector<B, D, N> {
 impl<B: Backend<N>, D: Copy, const N: usize> Selector<B, D, N> {
     /// An empty selector. Makes no system call.
     pub const fn new() -> Self {
+        Self::with_backend(B::INIT)
+    }
+
+    /// An empty selector over a backend value (e.g. an
+    /// [`AnyBackend`](crate::backend::AnyBackend) chosen at run time).
+    pub const fn with_backend(backend: B) -> Self {
         Selector {
-            backend: B::INIT,
+            backend,
             table: Table::new(),
             ready: ReadyList::new(),
             state: State::New,
@@ -235,8 +241,8 @@ impl<B: Backend<N>, D: Copy, const N: usize> Selector<B, D, N> {
     }
 
     /// The backend's name: "select", "poll" or "epoll".
-    pub const fn backend_name(&self) -> &'static str {
-        B::NAME
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
     }
 
     /// The backend's own fd, if it has one open (epoll).

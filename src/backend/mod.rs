@@ -5,10 +5,12 @@ use crate::table::{ReadyList, Table};
 use crate::{Errno, Error, Events, RawFd};
 use core::time::Duration;
 
+mod any;
 mod epoll;
 mod poll;
 mod select;
 
+pub use any::AnyBackend;
 pub use epoll::Epoll;
 pub use poll::Poll;
 pub use select::Select;
@@ -57,6 +59,12 @@ pub trait Backend<const N: usize>: Sized {
 
     /// Releases the kernel resource; idempotent.
     fn close(&mut self);
+
+    /// This instance's name; differs from [`Backend::NAME`] only for a
+    /// backend chosen at run time.
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
 
     /// The backend's own fd, if it has one (Python's `fileno()`).
     fn fileno(&self) -> Option<RawFd> {

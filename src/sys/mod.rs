@@ -151,3 +151,12 @@ pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
     // SAFETY: the pointer and length describe a valid, readable byte slice.
     cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
 }
+
+// Socket calls (net.rs) and signal calls (signal.rs) live beside this file,
+// in the same module, so all of picosel's `unsafe` stays under `sys`.
+mod net;
+mod signal;
+pub use net::*;
+pub use signal::*;
+mod os;
+pub use os::*;

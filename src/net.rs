@@ -1,0 +1,1 @@
+//! Non-blocking TCP over IPv4 and IPv6.

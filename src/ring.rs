@@ -1,0 +1,1 @@
+//! A fixed-capacity byte ring for per-connection output.

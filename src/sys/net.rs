@@ -1,0 +1,1 @@
+//! Socket system calls (see net.rs above this module).

@@ -1,0 +1,1 @@
+//! Process-level calls: stdio, time of day, command line, exit.

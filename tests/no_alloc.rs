@@ -1,0 +1,130 @@
+//! `EventLoop::run` makes no heap allocation: a counting global allocator
+//! watches the loop's thread while it echoes, fires timers and takes a signal.
+
+use picosel::{EventLoop, Events, TimerId, Token};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+struct Counting;
+
+thread_local! {
+    static WATCHING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: delegates to the system allocator; only counts on the side.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if WATCHING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+        if WATCHING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        // SAFETY: forwarded as is.
+        unsafe { System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+struct Ctx {
+    servers: Vec<UnixStream>,
+    echoed: usize,
+    ticks: usize,
+    signals: usize,
+}
+
+type Loop = EventLoop<Ctx, 16, 4>;
+
+fn on_read(lp: &mut Loop, ctx: &mut Ctx, _fd: i32, _ev: Events, token: Token) {
+    let mut buf = [0u8; 256];
+    let mut s = &ctx.servers[token];
+    let n = s.read(&mut buf).unwrap();
+    s.write_all(&buf[..n]).unwrap();
+    ctx.echoed += n;
+    if n == 0 {
+        lp.unregister(s.as_raw_fd()).unwrap();
+    }
+}
+
+fn on_tick(_lp: &mut Loop, ctx: &mut Ctx, _id: TimerId, _t: Token) {
+    ctx.ticks += 1;
+}
+
+fn on_usr1(lp: &mut Loop, ctx: &mut Ctx, _signo: i32, _t: Token) {
+    ctx.signals += 1;
+    lp.stop();
+}
+
+#[test]
+fn run_makes_no_heap_allocation() {
+    let mut clients = Vec::new();
+    let mut ctx = Ctx {
+        servers: Vec::new(),
+        echoed: 0,
+        ticks: 0,
+        signals: 0,
+    };
+    let mut lp = Loop::new();
+    for i in 0..8 {
+        let (c, s) = UnixStream::pair().unwrap();
+        lp.register(s.as_raw_fd(), Events::READ, on_read, i)
+            .unwrap();
+        ctx.servers.push(s);
+        clients.push(c);
+    }
+    lp.add_timer(
+        Duration::from_millis(1),
+        Some(Duration::from_millis(2)),
+        on_tick,
+        0,
+    )
+    .unwrap();
+    lp.add_signal(libc::SIGUSR1, on_usr1, 0).unwrap();
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() } as usize;
+    let driver = std::thread::spawn(move || {
+        for round in 0..50u8 {
+            for c in &mut clients {
+                c.write_all(&[round; 100]).unwrap();
+                let mut back = [0u8; 100];
+                c.read_exact(&mut back).unwrap();
+                assert_eq!(back, [round; 100]);
+            }
+        }
+        // SAFETY: the loop thread waits in run() until this signal arrives.
+        unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+        clients
+    });
+    WATCHING.with(|w| w.set(true));
+    lp.run(&mut ctx).unwrap();
+    WATCHING.with(|w| w.set(false));
+    let _clients = driver.join().unwrap();
+    assert_eq!(ctx.echoed, 8 * 50 * 100);
+    assert_eq!(ctx.signals, 1);
+    assert!(ctx.ticks >= 1);
+    assert_eq!(COUNT.with(Cell::get), 0, "allocations during run()");
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    WATCHING.with(|w| w.set(true));
+    let v = std::hint::black_box(vec![1u8; 64]);
+    WATCHING.with(|w| w.set(false));
+    drop(v);
+    assert!(COUNT.with(Cell::get) >= 1);
+}
