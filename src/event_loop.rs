@@ -235,7 +235,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
         let index = self.timers.iter().position(Option::is_none).ok_or(full)?;
         let deadline_ms = time::now_ms().saturating_add(ms_ceil(delay));
         let period_ms = period.map_or(0, |p| ms_ceil(p).max(1));
-        self.timer_seq += 1;
+        self.timer_seq = self.timer_seq.wrapping_add(1);
         let timer = Timer {
             deadline_ms,
             period_ms,
@@ -420,8 +420,9 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
             if timer.period_ms == 0 {
                 self.free_timer(i);
             } else if let Some(Some(t)) = self.timers.get_mut(i) {
-                let missed = (now - t.deadline_ms) / t.period_ms;
-                t.deadline_ms += t.period_ms * (missed + 1);
+                let missed = now.saturating_sub(t.deadline_ms) / t.period_ms.max(1);
+                let step = t.period_ms.saturating_mul(missed.saturating_add(1));
+                t.deadline_ms = t.deadline_ms.saturating_add(step);
             }
             (timer.f)(self, ctx, id, timer.token);
             fired += 1;

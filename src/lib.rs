@@ -73,6 +73,7 @@
 
 #![no_std]
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod backend;
@@ -88,6 +89,7 @@ pub mod net;
 pub mod os;
 pub mod ring;
 mod selector;
+#[allow(unsafe_code)]
 mod sys;
 pub mod table;
 pub mod time;
