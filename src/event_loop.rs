@@ -118,6 +118,8 @@ pub struct EventLoop<C, const N: usize, const T: usize, B: Backend<N> = Epoll<N>
     timers: [Option<Timer<C, N, T, B>>; T],
     timer_generations: [u32; T],
     timer_seq: u64,
+    /// Number of armed timers (lets a pass with none skip the clock).
+    armed: usize,
     signals: [Option<Signal<C, N, T, B>>; MAX_SIGNALS],
     signal_fd: RawFd,
     stopped: bool,
@@ -143,6 +145,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
             timers: [const { None }; T],
             timer_generations: [0; T],
             timer_seq: 0,
+            armed: 0,
             signals: [const { None }; MAX_SIGNALS],
             signal_fd: -1,
             stopped: false,
@@ -244,6 +247,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
             token,
         };
         *self.timers.get_mut(index).ok_or(full)? = Some(timer);
+        self.armed += 1;
         Ok(TimerId {
             index: index as u32,
             generation: self.timer_generations.get(index).copied().unwrap_or(0),
@@ -275,7 +279,9 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
 
     fn free_timer(&mut self, i: usize) {
         if let Some(t) = self.timers.get_mut(i) {
-            *t = None;
+            if t.take().is_some() {
+                self.armed -= 1;
+            }
         }
         if let Some(g) = self.timer_generations.get_mut(i) {
             *g = g.wrapping_add(1);
@@ -392,11 +398,17 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
 
     /// Time until the earliest armed timer (zero if one is due).
     fn next_timer_in(&self) -> Option<Duration> {
+        if self.armed == 0 {
+            return None;
+        }
         let next = self.timers.iter().flatten().map(|t| t.deadline_ms).min()?;
         Some(Duration::from_millis(next.saturating_sub(time::now_ms())))
     }
 
     fn fire_timers(&mut self, ctx: &mut C) -> usize {
+        if self.armed == 0 {
+            return 0;
+        }
         let now = time::now_ms();
         let pass = self.timer_seq;
         let mut fired = 0;
