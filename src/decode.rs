@@ -106,10 +106,6 @@ pub fn epoll<D: Copy, const N: usize>(
 
 fn push<const N: usize>(out: &mut ReadyList<N>, slot: u32, generation: u32, events: Events) {
     if !events.is_empty() {
-        out.push(Ready {
-            slot,
-            generation,
-            events,
-        });
+        out.push(Ready { slot, generation, events });
     }
 }

@@ -74,10 +74,7 @@ impl fmt::Display for Error {
             Error::NotRegistered(fd) => write!(f, "fd {fd} is not registered"),
             Error::Full { capacity } => write!(f, "selector is full ({capacity} fds)"),
             Error::FdOutOfRange { fd, limit } => {
-                write!(
-                    f,
-                    "fd {fd} is out of range for select() (FD_SETSIZE is {limit})"
-                )
+                write!(f, "fd {fd} is out of range for select() (FD_SETSIZE is {limit})")
             }
             Error::Closed => f.write_str("selector is closed"),
             Error::TableFull { what, capacity } => write!(f, "{what} table is full ({capacity})"),

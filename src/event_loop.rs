@@ -166,9 +166,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
         f: IoHandler<C, N, T, B>,
         token: Token,
     ) -> Result<(), Error> {
-        self.sel
-            .register(fd, events, Handler { f, token })
-            .map(drop)
+        self.sel.register(fd, events, Handler { f, token }).map(drop)
     }
 
     /// Changes the events watched on `fd`, keeping its callback and token.
@@ -231,21 +229,12 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
         f: TimerHandler<C, N, T, B>,
         token: Token,
     ) -> Result<TimerId, Error> {
-        let full = Error::TableFull {
-            what: "timers",
-            capacity: T,
-        };
+        let full = Error::TableFull { what: "timers", capacity: T };
         let index = self.timers.iter().position(Option::is_none).ok_or(full)?;
         let deadline_ms = time::now_ms().saturating_add(ms_ceil(delay));
         let period_ms = period.map_or(0, |p| ms_ceil(p).max(1));
         self.timer_seq = self.timer_seq.wrapping_add(1);
-        let timer = Timer {
-            deadline_ms,
-            period_ms,
-            seq: self.timer_seq,
-            f,
-            token,
-        };
+        let timer = Timer { deadline_ms, period_ms, seq: self.timer_seq, f, token };
         *self.timers.get_mut(index).ok_or(full)? = Some(timer);
         self.armed += 1;
         Ok(TimerId {
@@ -308,10 +297,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
             .signals
             .iter()
             .position(Option::is_none)
-            .ok_or(Error::TableFull {
-                what: "signals",
-                capacity: MAX_SIGNALS,
-            })?;
+            .ok_or(Error::TableFull { what: "signals", capacity: MAX_SIGNALS })?;
         let mut set = [0i32; MAX_SIGNALS + 1];
         let mut n = 0;
         for (slot, s) in set.iter_mut().zip(self.signals.iter().flatten()) {
@@ -335,10 +321,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
             }
         };
         if fresh {
-            let handler = Handler {
-                f: dispatch_signals::<C, N, T, B>,
-                token: 0,
-            };
+            let handler = Handler { f: dispatch_signals::<C, N, T, B>, token: 0 };
             if let Err(e) = self.sel.register(fd, Events::READ, handler) {
                 let _ = sys::close(fd);
                 if !was_blocked {
@@ -349,12 +332,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
             self.signal_fd = fd;
         }
         if let Some(slot) = self.signals.get_mut(index) {
-            *slot = Some(Signal {
-                signo,
-                f,
-                token,
-                was_blocked,
-            });
+            *slot = Some(Signal { signo, f, token, was_blocked });
         }
         Ok(())
     }
@@ -484,12 +462,7 @@ fn dispatch_signals<C, const N: usize, const T: usize, B: Backend<N>>(
         let Ok(Some(signo)) = sys::read_signal(fd) else {
             break;
         };
-        let handler = lp
-            .signals
-            .iter()
-            .flatten()
-            .find(|s| s.signo == signo)
-            .copied();
+        let handler = lp.signals.iter().flatten().find(|s| s.signo == signo).copied();
         if let Some(s) = handler {
             (s.f)(lp, ctx, signo, s.token);
         }
@@ -497,7 +470,5 @@ fn dispatch_signals<C, const N: usize, const T: usize, B: Backend<N>>(
 }
 
 fn ms_ceil(d: Duration) -> u64 {
-    d.as_secs()
-        .saturating_mul(1000)
-        .saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)))
+    d.as_secs().saturating_mul(1000).saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)))
 }

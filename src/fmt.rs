@@ -14,11 +14,7 @@ pub struct BufWriter<'a> {
 impl<'a> BufWriter<'a> {
     /// A writer that fills `buf` from its start.
     pub fn new(buf: &'a mut [u8]) -> Self {
-        BufWriter {
-            buf,
-            len: 0,
-            truncated: false,
-        }
+        BufWriter { buf, len: 0, truncated: false }
     }
 
     /// The bytes written so far.

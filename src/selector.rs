@@ -50,12 +50,7 @@ impl<B: Backend<N>, D: Copy, const N: usize> Selector<B, D, N> {
     /// An empty selector over a backend value (e.g. an
     /// [`AnyBackend`](crate::backend::AnyBackend) chosen at run time).
     pub const fn with_backend(backend: B) -> Self {
-        Selector {
-            backend,
-            table: Table::new(),
-            ready: ReadyList::new(),
-            state: State::New,
-        }
+        Selector { backend, table: Table::new(), ready: ReadyList::new(), state: State::New }
     }
 
     /// Acquires the backend's kernel resource now rather than on first use
@@ -214,10 +209,7 @@ impl<B: Backend<N>, D: Copy, const N: usize> Selector<B, D, N> {
             return Err(Error::BadFd(fd));
         }
         let slot = self.table.find(fd).ok_or(Error::NotRegistered(fd))?;
-        self.table
-            .get(slot)
-            .copied()
-            .ok_or(Error::NotRegistered(fd))
+        self.table.get(slot).copied().ok_or(Error::NotRegistered(fd))
     }
 
     /// All registered keys (Python's `get_map().values()`).

@@ -27,11 +27,7 @@ pub struct Ready {
 }
 
 impl Ready {
-    const EMPTY: Ready = Ready {
-        slot: 0,
-        generation: 0,
-        events: Events::NONE,
-    };
+    const EMPTY: Ready = Ready { slot: 0, generation: 0, events: Events::NONE };
 }
 
 /// The ready list of one `select` call: at most `N` entries, consumed one at
@@ -51,11 +47,7 @@ impl<const N: usize> Default for ReadyList<N> {
 impl<const N: usize> ReadyList<N> {
     /// An empty list.
     pub const fn new() -> Self {
-        ReadyList {
-            entries: [Ready::EMPTY; N],
-            len: 0,
-            pos: 0,
-        }
+        ReadyList { entries: [Ready::EMPTY; N], len: 0, pos: 0 }
     }
 
     /// Forgets every entry.

@@ -23,9 +23,7 @@ pub fn now_ms() -> u64 {
 
 /// A duration in nanoseconds, saturating at `u64::MAX`.
 pub fn as_ns(d: Duration) -> u64 {
-    d.as_secs()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(u64::from(d.subsec_nanos()))
+    d.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(d.subsec_nanos()))
 }
 
 /// `d` in whole milliseconds, rounded up, as `poll`/`epoll_wait` take it;

@@ -78,10 +78,7 @@ macro_rules! dispatch_tests {
             /// tokens 0..3; the local ends are leaked into `ctx.fds`.
             fn setup(action: Action) -> (Loop, Ctx, Vec<UnixStream>) {
                 let mut lp = Loop::new();
-                let mut ctx = Ctx {
-                    action: Some(action),
-                    ..Ctx::default()
-                };
+                let mut ctx = Ctx { action: Some(action), ..Ctx::default() };
                 let mut peers = Vec::new();
                 for t in 0..3 {
                     let (a, mut b) = UnixStream::pair().unwrap();
@@ -114,10 +111,7 @@ macro_rules! dispatch_tests {
                 assert!(ctx.calls.iter().all(|c| c.0 != 99));
                 // The fresh registrations are live and quiet.
                 assert_eq!(lp.run_once(&mut ctx, Some(Duration::ZERO)).unwrap(), 1);
-                assert_eq!(
-                    ctx.calls[1].0, ctx.calls[0].0,
-                    "only the first fd is still readable"
-                );
+                assert_eq!(ctx.calls[1].0, ctx.calls[0].0, "only the first fd is still readable");
                 for fd in &ctx.fds {
                     unsafe { libc::close(*fd) };
                 }
@@ -138,11 +132,7 @@ macro_rules! dispatch_tests {
                 let first = ctx.calls[0].1;
                 let later: Vec<_> = ctx.calls.iter().filter(|c| c.1 != first).collect();
                 assert!(later.len() >= 2, "{:?}", ctx.calls);
-                assert!(
-                    later.iter().all(|c| c.2 == Events::WRITE),
-                    "{:?}",
-                    ctx.calls
-                );
+                assert!(later.iter().all(|c| c.2 == Events::WRITE), "{:?}", ctx.calls);
                 for fd in &ctx.fds {
                     unsafe { libc::close(*fd) };
                 }
@@ -186,14 +176,10 @@ fn on_timer(lp: &mut TLoop, ctx: &mut Ctx, id: TimerId, token: Token) {
 fn timers_fire_in_deadline_order_once_each() {
     let mut lp = TLoop::new();
     let mut ctx = Ctx::default();
-    lp.add_timer(Duration::from_millis(40), None, on_timer, 3)
-        .unwrap();
-    lp.add_timer(Duration::from_millis(10), None, on_timer, 1)
-        .unwrap();
-    lp.add_timer(Duration::from_millis(25), None, on_timer, 2)
-        .unwrap();
-    lp.add_timer(Duration::from_millis(60), None, on_timer, 1000)
-        .unwrap();
+    lp.add_timer(Duration::from_millis(40), None, on_timer, 3).unwrap();
+    lp.add_timer(Duration::from_millis(10), None, on_timer, 1).unwrap();
+    lp.add_timer(Duration::from_millis(25), None, on_timer, 2).unwrap();
+    lp.add_timer(Duration::from_millis(60), None, on_timer, 1000).unwrap();
     lp.run(&mut ctx).unwrap();
     let order: Vec<Token> = ctx.timers.iter().map(|t| t.0).collect();
     assert_eq!(order, [1, 2, 3, 1000]);
@@ -207,27 +193,13 @@ fn timers_fire_in_deadline_order_once_each() {
 fn cancelled_timers_never_fire_and_the_table_has_a_limit() {
     let mut lp = TLoop::new();
     let mut ctx = Ctx::default();
-    let a = lp
-        .add_timer(Duration::from_millis(5), None, on_timer, 1)
-        .unwrap();
-    lp.add_timer(
-        Duration::from_millis(5),
-        Some(Duration::from_millis(5)),
-        on_timer,
-        2,
-    )
-    .unwrap();
-    lp.add_timer(Duration::from_millis(30), None, on_timer, 1000)
-        .unwrap();
-    let d = lp
-        .add_timer(Duration::from_millis(5), None, on_timer, 4)
-        .unwrap();
+    let a = lp.add_timer(Duration::from_millis(5), None, on_timer, 1).unwrap();
+    lp.add_timer(Duration::from_millis(5), Some(Duration::from_millis(5)), on_timer, 2).unwrap();
+    lp.add_timer(Duration::from_millis(30), None, on_timer, 1000).unwrap();
+    let d = lp.add_timer(Duration::from_millis(5), None, on_timer, 4).unwrap();
     assert_eq!(
         lp.add_timer(Duration::ZERO, None, on_timer, 5),
-        Err(Error::TableFull {
-            what: "timers",
-            capacity: 4
-        })
+        Err(Error::TableFull { what: "timers", capacity: 4 })
     );
     lp.cancel_timer(a).unwrap();
     lp.cancel_timer(d).unwrap();
@@ -254,12 +226,7 @@ fn periodic_timers_do_not_drift_and_skip_missed_periods() {
     let mut lp = TLoop::new();
     let mut ctx = Ctx::default();
     let id = lp
-        .add_timer(
-            Duration::from_millis(20),
-            Some(Duration::from_millis(20)),
-            on_periodic,
-            7,
-        )
+        .add_timer(Duration::from_millis(20), Some(Duration::from_millis(20)), on_periodic, 7)
         .unwrap();
     let first = lp.timer_deadline_ms(id).unwrap();
     lp.run(&mut ctx).unwrap();
@@ -272,10 +239,7 @@ fn periodic_timers_do_not_drift_and_skip_missed_periods() {
     // ... strictly increasing, and the stall skipped periods instead of
     // firing a burst of catch-up calls.
     assert!(deadlines.windows(2).all(|w| w[1] > w[0]), "{deadlines:?}");
-    assert!(
-        deadlines.windows(2).any(|w| w[1] - w[0] >= 60),
-        "{deadlines:?}"
-    );
+    assert!(deadlines.windows(2).any(|w| w[1] - w[0] >= 60), "{deadlines:?}");
     assert_eq!(deadlines.len(), 8);
 }
 
@@ -288,20 +252,14 @@ fn the_next_timer_bounds_the_wait() {
         panic!("idle fd dispatched");
     }
     lp.register(a.as_raw_fd(), Events::READ, never, 0).unwrap();
-    lp.add_timer(Duration::from_millis(50), None, on_timer, 1)
-        .unwrap();
+    lp.add_timer(Duration::from_millis(50), None, on_timer, 1).unwrap();
     let t = Instant::now();
     // Asked to wait up to 10 s, the pass must end when the timer is due.
-    let ran = lp
-        .run_once(&mut ctx, Some(Duration::from_secs(10)))
-        .unwrap();
+    let ran = lp.run_once(&mut ctx, Some(Duration::from_secs(10))).unwrap();
     let el = t.elapsed();
     assert_eq!(ran, 1);
     assert_eq!(ctx.timers.len(), 1);
-    assert!(
-        el >= Duration::from_millis(49) && el < Duration::from_secs(5),
-        "{el:?}"
-    );
+    assert!(el >= Duration::from_millis(49) && el < Duration::from_secs(5), "{el:?}");
 }
 
 fn on_signal(lp: &mut TLoop, ctx: &mut Ctx, signo: i32, token: Token) {
@@ -317,8 +275,7 @@ fn a_signal_is_delivered_as_an_event_and_can_stop_the_loop() {
         let mut ctx = Ctx::default();
         lp.add_signal(libc::SIGUSR2, on_signal, 42).unwrap();
         // Bound the test: a timer stops the loop if the signal never comes.
-        lp.add_timer(Duration::from_secs(10), None, on_timer, 1000)
-            .unwrap();
+        lp.add_timer(Duration::from_secs(10), None, on_timer, 1000).unwrap();
         // SAFETY: pthread_self has no preconditions.
         tx.send(unsafe { libc::pthread_self() } as usize).unwrap();
         lp.run(&mut ctx).unwrap();
@@ -327,10 +284,7 @@ fn a_signal_is_delivered_as_an_event_and_can_stop_the_loop() {
     });
     let thread = rx.recv().unwrap();
     // SAFETY: the thread is alive until it has handled the signal (it is blocked there).
-    assert_eq!(
-        unsafe { libc::pthread_kill(thread as libc::pthread_t, libc::SIGUSR2) },
-        0
-    );
+    assert_eq!(unsafe { libc::pthread_kill(thread as libc::pthread_t, libc::SIGUSR2) }, 0);
     let seen = t.join().unwrap();
     assert_eq!(seen, [(42, libc::SIGUSR2 as u64)]);
 }

@@ -73,27 +73,15 @@ fn on_usr1(lp: &mut Loop, ctx: &mut Ctx, _signo: i32, _t: Token) {
 #[test]
 fn run_makes_no_heap_allocation() {
     let mut clients = Vec::new();
-    let mut ctx = Ctx {
-        servers: Vec::new(),
-        echoed: 0,
-        ticks: 0,
-        signals: 0,
-    };
+    let mut ctx = Ctx { servers: Vec::new(), echoed: 0, ticks: 0, signals: 0 };
     let mut lp = Loop::new();
     for i in 0..8 {
         let (c, s) = UnixStream::pair().unwrap();
-        lp.register(s.as_raw_fd(), Events::READ, on_read, i)
-            .unwrap();
+        lp.register(s.as_raw_fd(), Events::READ, on_read, i).unwrap();
         ctx.servers.push(s);
         clients.push(c);
     }
-    lp.add_timer(
-        Duration::from_millis(1),
-        Some(Duration::from_millis(2)),
-        on_tick,
-        0,
-    )
-    .unwrap();
+    lp.add_timer(Duration::from_millis(1), Some(Duration::from_millis(2)), on_tick, 0).unwrap();
     lp.add_signal(libc::SIGUSR1, on_usr1, 0).unwrap();
     // SAFETY: pthread_self has no preconditions.
     let me = unsafe { libc::pthread_self() } as usize;

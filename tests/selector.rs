@@ -56,10 +56,7 @@ macro_rules! backend_tests {
                 let fd = a.as_raw_fd();
                 let key = sel.register(fd, Events::READ, 7).unwrap();
                 assert_eq!((key.fd, key.events, key.data), (fd, Events::READ, 7));
-                assert_eq!(
-                    sel.register(fd, Events::WRITE, 8),
-                    Err(Error::AlreadyRegistered(fd))
-                );
+                assert_eq!(sel.register(fd, Events::WRITE, 8), Err(Error::AlreadyRegistered(fd)));
                 assert_eq!(sel.get_key(fd).unwrap(), key);
                 assert_eq!(sel.len(), 1);
             }
@@ -95,10 +92,7 @@ macro_rules! backend_tests {
                 let mut sel = Sel::<4>::new();
                 let (a, b) = UnixStream::pair().unwrap();
                 let fd = a.as_raw_fd();
-                assert_eq!(
-                    sel.modify(fd, Events::READ, 0),
-                    Err(Error::NotRegistered(fd))
-                );
+                assert_eq!(sel.modify(fd, Events::READ, 0), Err(Error::NotRegistered(fd)));
                 sel.register(fd, Events::READ, 1).unwrap();
                 assert_eq!(
                     sel.modify(fd, Events::from_bits_retain(0), 1),
@@ -133,10 +127,8 @@ macro_rules! backend_tests {
                 sel.unregister(pairs[2].0.as_raw_fd()).unwrap();
                 let mut keys: Vec<_> = sel.keys().map(|k| (k.fd, k.data)).collect();
                 keys.sort();
-                let mut want: Vec<_> = [0, 1, 3, 4]
-                    .iter()
-                    .map(|&i| (pairs[i].0.as_raw_fd(), i as u32))
-                    .collect();
+                let mut want: Vec<_> =
+                    [0, 1, 3, 4].iter().map(|&i| (pairs[i].0.as_raw_fd(), i as u32)).collect();
                 want.sort();
                 assert_eq!(keys, want);
                 assert_eq!(sel.get_key(pairs[3].0.as_raw_fd()).unwrap().data, 3);
@@ -183,10 +175,7 @@ macro_rules! backend_tests {
                 b.write_all(b"x").unwrap();
                 sel.register(a.as_raw_fd(), Events::READ, 1).unwrap();
                 sel.select(LONG).unwrap();
-                assert_eq!(
-                    drain(&mut sel).iter().map(|e| e.1).collect::<Vec<_>>(),
-                    [Events::READ]
-                );
+                assert_eq!(drain(&mut sel).iter().map(|e| e.1).collect::<Vec<_>>(), [Events::READ]);
             }
 
             #[test]
@@ -196,11 +185,7 @@ macro_rules! backend_tests {
                 sel.register(a.as_raw_fd(), Events::READ, 1).unwrap();
                 let t = Instant::now();
                 assert_eq!(sel.select(Some(Duration::ZERO)).unwrap(), 0);
-                assert!(
-                    t.elapsed() < Duration::from_millis(500),
-                    "{:?}",
-                    t.elapsed()
-                );
+                assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
             }
 
             #[test]
@@ -258,10 +243,7 @@ macro_rules! backend_tests {
                 stop();
                 assert_eq!(n, 0);
                 assert!(hits() >= 1, "no signal landed during select");
-                assert!(
-                    el >= Duration::from_millis(400),
-                    "returned early after {el:?}"
-                );
+                assert!(el >= Duration::from_millis(400), "returned early after {el:?}");
                 assert!(el < Duration::from_secs(4), "{el:?}");
             }
 
@@ -358,11 +340,7 @@ macro_rules! backend_tests {
                 assert_eq!(sel.select(LONG).unwrap(), 2);
                 let (first, ev) = sel.next_ready().unwrap();
                 assert_eq!(ev, Events::BOTH);
-                let other = if first.fd == a.as_raw_fd() {
-                    c.as_raw_fd()
-                } else {
-                    a.as_raw_fd()
-                };
+                let other = if first.fd == a.as_raw_fd() { c.as_raw_fd() } else { a.as_raw_fd() };
                 sel.modify(other, Events::WRITE, 77).unwrap();
                 let (k, ev) = sel.next_ready().unwrap();
                 assert_eq!((k.fd, k.data, ev), (other, 77, Events::WRITE));
@@ -431,8 +409,7 @@ macro_rules! backend_tests {
                 assert_eq!(data, [0, 1, 2, 3]);
                 // Freeing one slot makes room again.
                 sel.unregister(pairs[0].0.as_raw_fd()).unwrap();
-                sel.register(pairs[4].0.as_raw_fd(), Events::READ, 4)
-                    .unwrap();
+                sel.register(pairs[4].0.as_raw_fd(), Events::READ, 4).unwrap();
             }
 
             #[test]
@@ -472,15 +449,9 @@ macro_rules! backend_tests {
                 sel.close();
                 sel.close();
                 assert!(sel.is_closed());
-                assert_eq!(
-                    sel.register(a.as_raw_fd(), Events::READ, 1),
-                    Err(Error::Closed)
-                );
+                assert_eq!(sel.register(a.as_raw_fd(), Events::READ, 1), Err(Error::Closed));
                 assert_eq!(sel.unregister(a.as_raw_fd()), Err(Error::Closed));
-                assert_eq!(
-                    sel.modify(a.as_raw_fd(), Events::READ, 1),
-                    Err(Error::Closed)
-                );
+                assert_eq!(sel.modify(a.as_raw_fd(), Events::READ, 1), Err(Error::Closed));
                 assert_eq!(sel.get_key(a.as_raw_fd()), Err(Error::Closed));
                 assert_eq!(sel.select(Some(Duration::ZERO)), Err(Error::Closed));
                 assert_eq!(sel.len(), 0);
@@ -493,13 +464,7 @@ macro_rules! backend_tests {
                 let high = super::high_fd(&sock, 1500);
                 let res = sel.register(high.as_raw_fd(), Events::READ, 1);
                 if sel.backend_name() == "select" {
-                    assert_eq!(
-                        res,
-                        Err(Error::FdOutOfRange {
-                            fd: high.as_raw_fd(),
-                            limit: 1024
-                        })
-                    );
+                    assert_eq!(res, Err(Error::FdOutOfRange { fd: high.as_raw_fd(), limit: 1024 }));
                     assert_eq!(sel.len(), 0);
                     // The selector still works for ordinary fds.
                     let (a, mut b) = UnixStream::pair().unwrap();
@@ -522,17 +487,11 @@ backend_tests!(epoll, picosel::backend::Epoll<N>);
 /// soft limit to the hard one if needed.
 fn high_fd(fd: &impl AsRawFd, min: i32) -> OwnedFd {
     use std::os::fd::FromRawFd;
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: valid out-pointer.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
     if lim.rlim_cur <= (min + 64) as libc::rlim_t {
-        assert!(
-            lim.rlim_max > (min + 64) as libc::rlim_t,
-            "hard RLIMIT_NOFILE too low"
-        );
+        assert!(lim.rlim_max > (min + 64) as libc::rlim_t, "hard RLIMIT_NOFILE too low");
         lim.rlim_cur = lim.rlim_max;
         // SAFETY: valid pointer.
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
@@ -548,15 +507,9 @@ fn high_fd(fd: &impl AsRawFd, min: i32) -> OwnedFd {
 fn epoll_refuses_regular_files_with_eperm_and_rolls_back() {
     let mut sel = picosel::EpollSelector::<u8, 4>::new();
     let f = std::fs::File::open("Cargo.toml").unwrap();
-    assert_eq!(
-        sel.register(f.as_raw_fd(), Events::READ, 0),
-        Err(Error::Os(picosel::Errno::EPERM))
-    );
+    assert_eq!(sel.register(f.as_raw_fd(), Events::READ, 0), Err(Error::Os(picosel::Errno::EPERM)));
     assert!(sel.is_empty());
-    assert_eq!(
-        sel.get_key(f.as_raw_fd()),
-        Err(Error::NotRegistered(f.as_raw_fd()))
-    );
+    assert_eq!(sel.get_key(f.as_raw_fd()), Err(Error::NotRegistered(f.as_raw_fd())));
 }
 
 #[test]
@@ -578,21 +531,11 @@ fn errors_display_readably() {
     let text = Error::Os(picosel::Errno::EBADF).to_string();
     assert_eq!(text, "EBADF: bad file descriptor");
     assert_eq!(
-        Error::FdOutOfRange {
-            fd: 2000,
-            limit: 1024
-        }
-        .to_string(),
+        Error::FdOutOfRange { fd: 2000, limit: 1024 }.to_string(),
         "fd 2000 is out of range for select() (FD_SETSIZE is 1024)"
     );
-    assert_eq!(
-        Error::Full { capacity: 8 }.to_string(),
-        "selector is full (8 fds)"
-    );
-    assert_eq!(
-        picosel::Errno::from_raw(4242).to_string(),
-        "errno 4242: unknown error"
-    );
+    assert_eq!(Error::Full { capacity: 8 }.to_string(), "selector is full (8 fds)");
+    assert_eq!(picosel::Errno::from_raw(4242).to_string(), "errno 4242: unknown error");
 }
 
 #[test]

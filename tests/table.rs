@@ -28,11 +28,7 @@ fn check<const N: usize>(seed: u64, fd_range: u64, ops: usize) {
             let present = table.find(fd).is_some();
             assert_eq!(present, model.contains_key(&fd), "op {op} fd {fd}");
             if !present {
-                let key = Key {
-                    fd,
-                    events: Events::READ,
-                    data: op as u64,
-                };
+                let key = Key { fd, events: Events::READ, data: op as u64 };
                 match table.insert(key) {
                     Some(slot) => {
                         assert!(model.len() < N);
@@ -46,11 +42,7 @@ fn check<const N: usize>(seed: u64, fd_range: u64, ops: usize) {
         } else {
             let removed = table.remove(fd);
             let expected = model.remove(&fd);
-            assert_eq!(
-                removed.map(|(s, k)| (s, k.data)),
-                expected,
-                "op {op} fd {fd}"
-            );
+            assert_eq!(removed.map(|(s, k)| (s, k.data)), expected, "op {op} fd {fd}");
             if let Some((slot, _)) = removed {
                 assert!(table.get(slot).is_none());
             }
@@ -90,26 +82,11 @@ fn tiny_tables() {
 #[test]
 fn stale_generations_never_match_after_reuse() {
     let mut table: Table<u8, 4> = Table::new();
-    let slot = table
-        .insert(Key {
-            fd: 3,
-            events: Events::READ,
-            data: 1,
-        })
-        .unwrap();
+    let slot = table.insert(Key { fd: 3, events: Events::READ, data: 1 }).unwrap();
     let g = table.generation(slot);
     table.remove(3).unwrap();
-    let slot2 = table
-        .insert(Key {
-            fd: 3,
-            events: Events::READ,
-            data: 2,
-        })
-        .unwrap();
+    let slot2 = table.insert(Key { fd: 3, events: Events::READ, data: 2 }).unwrap();
     assert_eq!(slot, slot2, "LIFO reuse of the freed slot");
     assert_eq!(table.live(slot, g), None);
-    assert_eq!(
-        table.live(slot2, table.generation(slot2)).map(|k| k.data),
-        Some(2)
-    );
+    assert_eq!(table.live(slot2, table.generation(slot2)).map(|k| k.data), Some(2));
 }

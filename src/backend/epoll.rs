@@ -30,10 +30,7 @@ fn epoll_bits(events: Events) -> u32 {
 
 impl<const N: usize> Backend<N> for Epoll<N> {
     const NAME: &'static str = "epoll";
-    const INIT: Self = Epoll {
-        epfd: -1,
-        buf: [EMPTY; N],
-    };
+    const INIT: Self = Epoll { epfd: -1, buf: [EMPTY; N] };
 
     fn open(&mut self) -> Result<(), Errno> {
         if self.epfd < 0 {

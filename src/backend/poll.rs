@@ -5,11 +5,7 @@ use crate::table::{ReadyList, Table};
 use crate::{Errno, Error, Events, RawFd, decode, sys, time};
 use core::time::Duration;
 
-const EMPTY: libc::pollfd = libc::pollfd {
-    fd: -1,
-    events: 0,
-    revents: 0,
-};
+const EMPTY: libc::pollfd = libc::pollfd { fd: -1, events: 0, revents: 0 };
 
 /// The `poll(2)` backend: no fd-number limit, O(registered fds) per call.
 pub struct Poll<const N: usize> {
@@ -34,12 +30,7 @@ fn poll_bits(events: Events) -> i16 {
 
 impl<const N: usize> Backend<N> for Poll<N> {
     const NAME: &'static str = "poll";
-    const INIT: Self = Poll {
-        fds: [EMPTY; N],
-        slot_of: [0; N],
-        pos_of: [0; N],
-        len: 0,
-    };
+    const INIT: Self = Poll { fds: [EMPTY; N], slot_of: [0; N], pos_of: [0; N], len: 0 };
 
     fn open(&mut self) -> Result<(), Errno> {
         Ok(())
@@ -48,11 +39,8 @@ impl<const N: usize> Backend<N> for Poll<N> {
     fn add(&mut self, fd: RawFd, slot: u32, _gen: u32, events: Events) -> Result<(), Error> {
         let full = Error::Full { capacity: N };
         let pos = self.len;
-        *self.fds.get_mut(pos).ok_or(full)? = libc::pollfd {
-            fd,
-            events: poll_bits(events),
-            revents: 0,
-        };
+        *self.fds.get_mut(pos).ok_or(full)? =
+            libc::pollfd { fd, events: poll_bits(events), revents: 0 };
         *self.slot_of.get_mut(pos).ok_or(full)? = slot;
         *self.pos_of.get_mut(slot as usize).ok_or(full)? = pos as u32;
         self.len += 1;
@@ -60,10 +48,7 @@ impl<const N: usize> Backend<N> for Poll<N> {
     }
 
     fn modify(&mut self, fd: RawFd, slot: u32, _gen: u32, events: Events) -> Result<(), Error> {
-        let pos = *self
-            .pos_of
-            .get(slot as usize)
-            .ok_or(Error::NotRegistered(fd))?;
+        let pos = *self.pos_of.get(slot as usize).ok_or(Error::NotRegistered(fd))?;
         match self.fds.get_mut(pos as usize) {
             Some(p) if p.fd == fd && (pos as usize) < self.len => {
                 p.events = poll_bits(events);

@@ -17,10 +17,7 @@ pub struct Select {
 impl Select {
     fn set(&mut self, fd: RawFd, events: Events) -> Result<(), Error> {
         if fd < 0 || fd as usize >= FD_SETSIZE {
-            return Err(Error::FdOutOfRange {
-                fd,
-                limit: FD_SETSIZE as i32,
-            });
+            return Err(Error::FdOutOfRange { fd, limit: FD_SETSIZE as i32 });
         }
         self.read.remove(fd);
         self.write.remove(fd);
@@ -36,10 +33,7 @@ impl Select {
 
 impl<const N: usize> Backend<N> for Select {
     const NAME: &'static str = "select";
-    const INIT: Self = Select {
-        read: FdSet::new(),
-        write: FdSet::new(),
-    };
+    const INIT: Self = Select { read: FdSet::new(), write: FdSet::new() };
 
     fn open(&mut self) -> Result<(), Errno> {
         Ok(())

@@ -22,11 +22,7 @@ fn cvt(ret: libc::c_int) -> Result<libc::c_int, Errno> {
 
 /// Like [`cvt`] for calls returning `ssize_t`.
 fn cvt_size(ret: libc::ssize_t) -> Result<usize, Errno> {
-    if ret < 0 {
-        Err(errno())
-    } else {
-        Ok(ret as usize)
-    }
+    if ret < 0 { Err(errno()) } else { Ok(ret as usize) }
 }
 
 /// `close(2)`.
@@ -38,18 +34,13 @@ pub fn close(fd: i32) -> Result<(), Errno> {
 
 /// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds.
 pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid, writable timespec for the call's duration.
     let ret = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     if ret != 0 {
         return 0;
     }
-    (ts.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
 }
 
 /// `select(2)` on read and write sets, with an optional timeout in

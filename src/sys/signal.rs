@@ -41,11 +41,7 @@ pub fn unblock_signals(signals: &[i32]) -> Result<(), Errno> {
     let set = sigset(signals)?;
     // SAFETY: `set` is valid; the old mask is not wanted (null).
     let ret = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut()) };
-    if ret != 0 {
-        Err(Errno::from_raw(ret))
-    } else {
-        Ok(())
-    }
+    if ret != 0 { Err(Errno::from_raw(ret)) } else { Ok(()) }
 }
 
 /// Creates (`fd == -1`) or updates a non-blocking, close-on-exec signalfd
