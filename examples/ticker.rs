@@ -1,9 +1,7 @@
-//! A server that accepts clients and, every second, writes a line to each:
-//! `cargo run --example ticker`, then `nc 127.0.0.1 8014` a few times.
+//! Every second, a line to each client: `cargo run --example ticker`, `nc 127.0.0.1 8014`.
 use picosel::{EventLoop, Events, TimerId, Token};
 use std::{io::ErrorKind, io::Read, io::Write, net::TcpListener, net::TcpStream};
 use std::{os::fd::AsRawFd, time::Duration};
-
 const MAX: usize = 64;
 struct Server {
     listener: TcpListener,
@@ -14,24 +12,20 @@ type Loop = EventLoop<Server, { MAX + 1 }, 1>;
 
 fn on_accept(lp: &mut Loop, s: &mut Server, _fd: i32, _ev: Events, _t: Token) {
     while let Ok((conn, _)) = s.listener.accept() {
-        let Some(i) = s.clients.iter().position(Option::is_none) else {
-            continue;
-        };
-        if conn.set_nonblocking(true).is_ok()
-            && lp.register(conn.as_raw_fd(), Events::READ, on_input, i).is_ok()
-        {
-            s.clients[i] = Some(conn);
-        }
+        if let Some(i) = s.clients.iter().position(Option::is_none) {
+            if conn.set_nonblocking(true).is_ok()
+                && lp.register(conn.as_raw_fd(), Events::READ, on_input, i).is_ok()
+            {
+                s.clients[i] = Some(conn);
+            }
+        } // else full: dropping `conn` closes it
     }
 }
 
 fn on_input(lp: &mut Loop, s: &mut Server, fd: i32, _ev: Events, i: Token) {
-    let Some(conn) = s.clients[i].as_mut() else {
-        return;
-    };
-    match conn.read(&mut [0u8; 256]) {
-        Ok(n) if n > 0 => {} // input is ignored
-        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+    match s.clients[i].as_mut().map(|conn| conn.read(&mut [0u8; 256])) {
+        Some(Ok(n)) if n > 0 => {} // input is ignored
+        Some(Err(e)) if e.kind() == ErrorKind::WouldBlock => {}
         _ => {
             let _ = lp.unregister(fd); // EOF or error: unregister, then close
             s.clients[i] = None;
@@ -43,14 +37,12 @@ fn on_tick(lp: &mut Loop, s: &mut Server, _id: TimerId, _t: Token) {
     s.ticks += 1;
     let mut buf = [0u8; 32];
     let line = picosel::fmt::format_into(&mut buf, format_args!("tick {}\n", s.ticks));
-    for i in 0..MAX {
-        let Some(conn) = s.clients[i].as_mut() else {
-            continue;
-        };
-        let fd = conn.as_raw_fd();
-        if conn.write(line.as_bytes()).is_err() {
-            let _ = lp.unregister(fd); // gone, or stopped reading: dropped
-            s.clients[i] = None;
+    for slot in s.clients.iter_mut() {
+        if let Some(conn) = slot {
+            if conn.write(line.as_bytes()).is_err() {
+                let _ = lp.unregister(conn.as_raw_fd()); // gone or stuck: dropped
+                *slot = None;
+            }
         }
     }
 }
