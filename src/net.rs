@@ -1,1 +1,199 @@
-//! Non-blocking TCP over IPv4 and IPv6.
+//! Non-blocking TCP over IPv4 and IPv6, for use with a selector or loop.
+//!
+//! Every socket is created non-blocking and close-on-exec. "Would block" is
+//! not an error here: `recv`/`send` return `Ok(None)` for it, `Ok(Some(0))`
+//! from `recv` is end of stream, and `Err` is a real failure. `send` uses
+//! `MSG_NOSIGNAL`, so a peer's reset never raises SIGPIPE, and picosel never
+//! changes the process's signal dispositions.
+
+use crate::{Errno, Error, RawFd, sys};
+use core::net::SocketAddr;
+
+/// An owned fd, closed on drop.
+#[derive(Debug)]
+struct Fd(RawFd);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        if self.0 >= 0 {
+            let _ = sys::close(self.0);
+        }
+    }
+}
+
+/// What [`TcpListener::accept`] found.
+#[derive(Debug)]
+pub enum Accept {
+    /// A new connection and its peer's address.
+    Stream(TcpStream, Option<SocketAddr>),
+    /// No connection is waiting.
+    WouldBlock,
+    /// The process is out of fds (`EMFILE`/`ENFILE`): the pending
+    /// connection was accepted with the reserve fd and closed at once, so
+    /// the listener does not stay readable and spin. Carries the errno.
+    Dropped(Errno),
+}
+
+/// A listening TCP socket with a reserve fd for the out-of-fds case.
+#[derive(Debug)]
+pub struct TcpListener {
+    fd: Fd,
+    /// An fd on /dev/null held back so that one connection can still be
+    /// accepted (and refused) when the process runs out of fds.
+    reserve: Fd,
+}
+
+fn open_reserve() -> Fd {
+    Fd(sys::open_read(c"/dev/null").unwrap_or(-1))
+}
+
+impl TcpListener {
+    /// Binds `addr` with `SO_REUSEADDR` and listens with `backlog`. For an
+    /// IPv6 address the socket is IPv6-only. Port 0 picks a free port; see
+    /// [`local_addr`](Self::local_addr).
+    pub fn bind(addr: SocketAddr, backlog: i32) -> Result<TcpListener, Error> {
+        let fd = Fd(sys::tcp_socket(&addr)?);
+        sys::setsockopt_int(fd.0, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        if addr.is_ipv6() {
+            sys::setsockopt_int(fd.0, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
+        }
+        sys::bind(fd.0, &addr)?;
+        sys::listen(fd.0, backlog)?;
+        Ok(TcpListener { fd, reserve: open_reserve() })
+    }
+
+    /// The bound address, with the real port.
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        sys::local_addr(self.fd.0)?.ok_or(Error::Os(Errno::EAFNOSUPPORT))
+    }
+
+    /// The listening fd, to register for `READ`.
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.fd.0
+    }
+
+    /// Accepts one connection (`accept4` with `SOCK_NONBLOCK |
+    /// SOCK_CLOEXEC`). `ECONNABORTED` and `EINTR` are retried; out of fds,
+    /// the pending connection is dropped with the reserve-fd trick.
+    pub fn accept(&mut self) -> Result<Accept, Error> {
+        for _ in 0..16 {
+            match sys::accept(self.fd.0) {
+                Ok((fd, peer)) => return Ok(Accept::Stream(TcpStream { fd: Fd(fd) }, peer)),
+                Err(e) if e.is_would_block() => return Ok(Accept::WouldBlock),
+                Err(e) if e == Errno::ECONNABORTED || e == Errno::EINTR => continue,
+                Err(e) if e == Errno::EMFILE || e == Errno::ENFILE => {
+                    // Free the reserve, take the connection and close it, then
+                    // re-arm the reserve.
+                    // (Linux reports EMFILE before looking for a pending
+                    // connection, so there may be none.)
+                    self.reserve = Fd(-1);
+                    let outcome = match sys::accept(self.fd.0) {
+                        Ok((fd, _)) => {
+                            drop(Fd(fd));
+                            Accept::Dropped(e)
+                        }
+                        Err(e2) if e2.is_would_block() => Accept::WouldBlock,
+                        Err(_) => Accept::Dropped(e),
+                    };
+                    self.reserve = open_reserve();
+                    return Ok(outcome);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Accept::WouldBlock)
+    }
+}
+
+/// A connected (or connecting) non-blocking TCP stream, closed on drop.
+#[derive(Debug)]
+pub struct TcpStream {
+    fd: Fd,
+}
+
+impl TcpStream {
+    /// Starts connecting to `addr` without blocking. The stream becomes
+    /// writable when the attempt ends; then [`take_error`](Self::take_error)
+    /// says whether it succeeded.
+    pub fn connect(addr: SocketAddr) -> Result<TcpStream, Error> {
+        let fd = Fd(sys::tcp_socket(&addr)?);
+        match sys::connect(fd.0, &addr) {
+            Ok(()) => {}
+            Err(e) if e == Errno::EINPROGRESS || e == Errno::EINTR => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(TcpStream { fd })
+    }
+
+    /// The pending socket error (`SO_ERROR`), e.g. `ECONNREFUSED` after a
+    /// failed connect; `Ok(())` if there is none.
+    pub fn take_error(&self) -> Result<(), Error> {
+        match sys::getsockopt_int(self.fd.0, libc::SOL_SOCKET, libc::SO_ERROR)? {
+            0 => Ok(()),
+            e => Err(Error::Os(Errno::from_raw(e))),
+        }
+    }
+
+    /// Reads into `buf`: `Ok(Some(n))` with `n > 0` bytes, `Ok(Some(0))` at
+    /// end of stream, `Ok(None)` when nothing is available yet.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+        loop {
+            match sys::recv(self.fd.0, buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(e) if e.is_would_block() => return Ok(None),
+                Err(e) if e == Errno::EINTR => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Writes from `buf`: `Ok(Some(n))` bytes taken (possibly fewer than
+    /// offered), `Ok(None)` when the socket buffer is full. A peer that
+    /// reset the connection gives `Err` (`EPIPE`/`ECONNRESET`), not SIGPIPE.
+    pub fn send(&self, buf: &[u8]) -> Result<Option<usize>, Error> {
+        loop {
+            match sys::send(self.fd.0, buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(e) if e.is_would_block() => return Ok(None),
+                Err(e) if e == Errno::EINTR => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Closes the writing half (the peer reads end of stream).
+    pub fn shutdown_write(&self) -> Result<(), Error> {
+        Ok(sys::shutdown(self.fd.0, libc::SHUT_WR)?)
+    }
+
+    /// Sets `TCP_NODELAY`.
+    pub fn set_nodelay(&self, on: bool) -> Result<(), Error> {
+        Ok(sys::setsockopt_int(self.fd.0, libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on))?)
+    }
+
+    /// Makes `close` send a reset instead of a normal shutdown (`SO_LINGER`
+    /// with a zero timeout).
+    pub fn set_reset_on_close(&self) -> Result<(), Error> {
+        Ok(sys::set_linger(self.fd.0, 0)?)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> Result<SocketAddr, Error> {
+        sys::peer_addr(self.fd.0)?.ok_or(Error::Os(Errno::ENOTCONN))
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        sys::local_addr(self.fd.0)?.ok_or(Error::Os(Errno::ENOTCONN))
+    }
+
+    /// The stream's fd, to register with a selector.
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.fd.0
+    }
+}
+
+/// Parses `ADDR:PORT` (`127.0.0.1:8008`, `[::1]:0`) without `std`.
+pub fn parse_addr(text: &str) -> Option<SocketAddr> {
+    text.parse().ok()
+}

@@ -1,8 +1,134 @@
-//! Process helpers for no_std programs: stdio, command line, clocks, exit.
+//! Process helpers for `no_std` programs: stdio, command line, clocks, exit.
 
-use crate::{Error, sys};
+use crate::{Errno, Error, sys};
+use core::fmt;
 
-/// Reads from `fd` into `buf` (`read(2)`); returns the byte count, 0 at EOF.
+pub use crate::sys::Tm;
+
+/// Standard input.
+pub const STDIN: i32 = 0;
+/// Standard output.
+pub const STDOUT: i32 = 1;
+/// Standard error.
+pub const STDERR: i32 = 2;
+
+/// Reads from `fd` into `buf` (`read(2)`, retried on `EINTR`); returns the
+/// byte count, 0 at end of file.
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Error> {
-    Ok(sys::read(fd, buf)?)
+    loop {
+        match sys::read(fd, buf) {
+            Err(e) if e == Errno::EINTR => continue,
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Writes all of `bytes` to `fd`, retrying partial writes and `EINTR`. On a
+/// non-blocking fd that fills up, returns `EAGAIN`.
+pub fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), Error> {
+    while !bytes.is_empty() {
+        match sys::write(fd, bytes) {
+            Ok(0) => return Err(Error::Os(Errno::EIO)),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or(&[]),
+            Err(e) if e == Errno::EINTR => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Formats `args` (up to 1 KiB, cut beyond) and writes it to `fd`.
+pub fn write_fmt(fd: i32, args: fmt::Arguments<'_>) -> Result<(), Error> {
+    let mut buf = [0u8; 1024];
+    let text = crate::fmt::format_into(&mut buf, args);
+    write_all(fd, text.as_bytes())
+}
+
+/// True when `fd` is a terminal.
+pub fn isatty(fd: i32) -> bool {
+    sys::isatty(fd)
+}
+
+/// The current local time, broken down (`localtime_r`).
+pub fn local_time() -> Result<Tm, Error> {
+    Ok(sys::local_time()?)
+}
+
+/// Writes `tm` in `asctime` form without the newline:
+/// `Sun Nov 22 13:27:00 2026`.
+pub fn format_asctime<'a>(tm: &Tm, buf: &'a mut [u8]) -> &'a str {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let day = DAYS.get(tm.wday as usize).copied().unwrap_or("???");
+    let mon = MONTHS.get(tm.mon as usize).copied().unwrap_or("???");
+    crate::fmt::format_into(
+        buf,
+        format_args!(
+            "{} {} {:2} {:02}:{:02}:{:02} {}",
+            day,
+            mon,
+            tm.mday,
+            tm.hour,
+            tm.min,
+            tm.sec,
+            i64::from(tm.year) + 1900
+        ),
+    )
+}
+
+/// The process id.
+pub fn getpid() -> i32 {
+    sys::getpid()
+}
+
+/// Exits the process with `code`.
+pub fn exit(code: i32) -> ! {
+    sys::exit(code)
+}
+
+/// Aborts the process (for panic handlers of `no_std` programs).
+pub fn abort() -> ! {
+    sys::abort()
+}
+
+/// The command-line arguments, read from `/proc/self/cmdline` into `buf`
+/// (so a `no_std` program needs no raw `argv` pointers). Arguments that do
+/// not fit in `buf` are cut off.
+pub fn args(buf: &mut [u8]) -> Result<Args<'_>, Error> {
+    let fd = sys::open_read(c"/proc/self/cmdline")?;
+    let mut len = 0;
+    let result = loop {
+        let Some(rest) = buf.get_mut(len..) else { break Ok(()) };
+        if rest.is_empty() {
+            break Ok(());
+        }
+        match read(fd, rest) {
+            Ok(0) => break Ok(()),
+            Ok(n) => len += n,
+            Err(e) => break Err(e),
+        }
+    };
+    let _ = sys::close(fd);
+    result?;
+    Ok(Args { rest: buf.get(..len).unwrap_or(&[]) })
+}
+
+/// Iterator over NUL-separated arguments; arguments that are not UTF-8
+/// come out as `"\u{FFFD}"`.
+pub struct Args<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let end = self.rest.iter().position(|&b| b == 0).unwrap_or(self.rest.len());
+        let (arg, rest) = self.rest.split_at(end);
+        self.rest = rest.get(1..).unwrap_or(&[]);
+        Some(core::str::from_utf8(arg).unwrap_or("\u{FFFD}"))
+    }
 }

@@ -7,7 +7,8 @@ use core::time::Duration;
 
 /// One of the three backends, picked at run time (`--backend poll`), so a
 /// program carries one copy of its own code rather than one per backend.
-/// Its size is that of the largest backend.
+/// Its size is that of the largest backend (no boxing: there is no heap).
+#[allow(clippy::large_enum_variant)]
 pub enum AnyBackend<const N: usize> {
     /// `select(2)`.
     Select(Select),
