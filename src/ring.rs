@@ -9,7 +9,9 @@
 /// assert_eq!(ring.push(b"hello"), 5);
 /// ring.consume(3);
 /// assert!(ring.push_all(b"world"));
-/// assert_eq!(ring.front(), b"lo");
+/// assert_eq!(ring.front(), b"lowor"); // up to the end of the array
+/// ring.consume(5);
+/// assert_eq!(ring.front(), b"ld"); // the wrapped rest
 /// ```
 pub struct ByteRing<const N: usize> {
     buf: [u8; N],
