@@ -5,6 +5,17 @@ use core::fmt;
 
 pub use crate::sys::Tm;
 
+/// `SIGINT` (Ctrl-C).
+pub const SIGINT: i32 = libc::SIGINT;
+/// `SIGTERM` (`kill`'s default).
+pub const SIGTERM: i32 = libc::SIGTERM;
+/// `SIGHUP`.
+pub const SIGHUP: i32 = libc::SIGHUP;
+/// `SIGUSR1`.
+pub const SIGUSR1: i32 = libc::SIGUSR1;
+/// `SIGUSR2`.
+pub const SIGUSR2: i32 = libc::SIGUSR2;
+
 /// Standard input.
 pub const STDIN: i32 = 0;
 /// Standard output.

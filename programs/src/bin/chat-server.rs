@@ -1,0 +1,505 @@
+//! chat-server: a line-based chat room for `nc`/`telnet` clients, one
+//! thread, no heap, statically linkable. See `--help`.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use core::fmt::Write as _;
+use core::time::Duration;
+use picosel::backend::AnyBackend;
+use picosel::fmt::BufWriter;
+use picosel::net::{Accept, TcpListener, TcpStream};
+use picosel::{EventLoop, Events, TimerId, Token};
+use progs::chatlog::{ALL, Cursor, Log, NONE};
+use progs::framing::{Frame, LineBuf, sanitize};
+use progs::{cli, err, out};
+
+progs::entry!(run);
+
+const USAGE: &str = "usage: chat-server [--bind ADDR:PORT] [--backend select|poll|epoll]
+                   [--max-clients N] [--max-line BYTES] [--echo-self]
+
+A chat room: every line a client sends goes to every other client as
+`NICK: text`. Commands: /nick NAME, /who, /quit.
+  --bind ADDR:PORT   listen address (default 127.0.0.1:8008; [::1]:PORT for IPv6; port 0 = any)
+  --backend NAME     select, poll or epoll (default epoll)
+  --max-clients N    connections served at once, 1-1000 (default 64); the next gets `error: server full`
+  --max-line BYTES   longest line relayed, 1-512 (default 512); longer ones get `error: line too long`
+  --echo-self        also send each line back to its sender
+";
+
+/// Hard limits, fixed at compile time.
+const MAX_CLIENTS: usize = 1000;
+const MAX_LINE: usize = 512;
+const NICK_CAP: usize = 48;
+const N: usize = MAX_CLIENTS + 4;
+/// Shared backlog: a client more than this far behind is disconnected.
+const LOG_BYTES: usize = 64 * 1024;
+const LOG_ENTRIES: usize = 2048;
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+struct Client {
+    stream: TcpStream,
+    cursor: Cursor,
+    input: LineBuf<{ MAX_LINE + 1 }>,
+    nick: [u8; NICK_CAP],
+    nick_len: usize,
+    /// WRITE interest is on (output is waiting in the log for this client).
+    writing: bool,
+    /// Close once everything due has been sent (after /quit or shutdown).
+    closing: bool,
+}
+
+impl Client {
+    fn nick(&self) -> &str {
+        core::str::from_utf8(self.nick.get(..self.nick_len).unwrap_or(&[])).unwrap_or("?")
+    }
+}
+
+struct Chat {
+    listener: Option<TcpListener>,
+    clients: [Option<Client>; MAX_CLIENTS],
+    count: usize,
+    max_clients: usize,
+    max_line: usize,
+    echo_self: bool,
+    log: Log<LOG_BYTES, LOG_ENTRIES>,
+    shutting_down: bool,
+}
+
+type Loop = EventLoop<Chat, N, 2, AnyBackend<N>>;
+
+fn run() -> i32 {
+    let mut argbuf = [0u8; 4096];
+    let Ok(args) = picosel::os::args(&mut argbuf) else {
+        err!("chat-server: cannot read the command line\n");
+        return 2;
+    };
+    let mut bind = cli::addr("--bind", "127.0.0.1:8008").ok();
+    let mut backend: AnyBackend<N> = AnyBackend::epoll();
+    let (mut max_clients, mut max_line, mut echo_self) = (64, MAX_LINE, false);
+    let parsed = cli::parse(
+        args.skip(1),
+        &["--echo-self"],
+        &["--bind", "--backend", "--max-clients", "--max-line"],
+        |p| {
+            match p {
+                cli::Parsed::Opt("--bind", Some(v)) => bind = Some(cli::addr("--bind", v)?),
+                cli::Parsed::Opt("--backend", Some(v)) => backend = cli::backend("--backend", v)?,
+                cli::Parsed::Opt("--max-clients", Some(v)) => {
+                    max_clients = cli::number("--max-clients", v, 1, MAX_CLIENTS as u64)? as usize
+                }
+                cli::Parsed::Opt("--max-line", Some(v)) => {
+                    max_line = cli::number("--max-line", v, 1, MAX_LINE as u64)? as usize
+                }
+                cli::Parsed::Opt("--echo-self", None) => echo_self = true,
+                cli::Parsed::Opt(o, _) | cli::Parsed::Arg(o) => {
+                    return Err(cli::CliError::Unknown(o));
+                }
+            }
+            Ok(())
+        },
+    );
+    if let Err(e) = parsed {
+        return cli::fail(e, USAGE);
+    }
+    let Some(bind) = bind else { return 2 };
+    let listener = match TcpListener::bind(bind, 128) {
+        Ok(l) => l,
+        Err(e) => {
+            err!("chat-server: cannot listen on {bind}: {e}\n");
+            return 1;
+        }
+    };
+    let mut lp = Loop::with_backend(backend);
+    let setup = lp
+        .register(listener.as_raw_fd(), Events::READ, on_accept, 0)
+        .and_then(|()| lp.add_signal(picosel::os::SIGINT, on_signal, 0))
+        .and_then(|()| lp.add_signal(picosel::os::SIGTERM, on_signal, 0));
+    if let Err(e) = setup {
+        err!("chat-server: {e}\n");
+        return 1;
+    }
+    let local = listener.local_addr().unwrap_or(bind);
+    out!("listening on {local} ({})\n", lp.backend_name());
+    let mut chat = Chat {
+        listener: Some(listener),
+        clients: [const { None }; MAX_CLIENTS],
+        count: 0,
+        max_clients,
+        max_line,
+        echo_self,
+        log: Log::new(),
+        shutting_down: false,
+    };
+    match lp.run(&mut chat) {
+        Ok(()) => 0,
+        Err(e) => {
+            err!("chat-server: {e}\n");
+            1
+        }
+    }
+}
+
+fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
+    // A bounded number per readiness, so a flood of connects cannot starve
+    // the clients (the listener stays readable if more are waiting).
+    for _ in 0..32 {
+        let Some(listener) = chat.listener.as_mut() else { return };
+        let (stream, peer) = match listener.accept() {
+            Ok(Accept::Stream(s, peer)) => (s, peer),
+            Ok(Accept::WouldBlock) => return,
+            Ok(Accept::Dropped(e)) => {
+                err!("chat-server: out of file descriptors ({e}): dropped a connection\n");
+                continue;
+            }
+            Err(e) => {
+                err!("chat-server: accept: {e}\n");
+                return;
+            }
+        };
+        let slot = chat.clients.iter().position(Option::is_none);
+        let slot = match slot {
+            Some(i) if chat.count < chat.max_clients => i,
+            _ => {
+                let _ = stream.send(b"error: server full\n");
+                continue; // dropping `stream` closes it
+            }
+        };
+        if lp.register(stream.as_raw_fd(), Events::READ, on_client, slot).is_err() {
+            let _ = stream.send(b"error: server full\n");
+            continue;
+        }
+        let mut nick = [0u8; NICK_CAP];
+        let nick_len = match peer {
+            Some(p) => {
+                let mut w = BufWriter::new(&mut nick);
+                let _ = write!(w, "{p}");
+                w.len()
+            }
+            None => 0,
+        };
+        let client = Client {
+            stream,
+            cursor: chat.log.tail(),
+            input: LineBuf::new(),
+            nick,
+            nick_len,
+            writing: false,
+            closing: false,
+        };
+        chat.clients[slot] = Some(client);
+        chat.count += 1;
+        let mut buf = [0u8; 160];
+        let nick = chat.clients[slot].as_ref().map_or("?", Client::nick);
+        let msg = picosel::fmt::format_into(&mut buf, format_args!("* {nick} joined\n"));
+        let mut copy = [0u8; 160];
+        let len = msg.len();
+        copy[..len].copy_from_slice(msg.as_bytes());
+        post(lp, chat, ALL, slot as u16, &copy[..len]);
+        let mut buf = [0u8; 200];
+        let nick = chat.clients[slot].as_ref().map_or("?", Client::nick);
+        let msg = picosel::fmt::format_into(
+            &mut buf,
+            format_args!("* welcome, you are {nick}; commands: /nick NAME, /who, /quit\n"),
+        );
+        let mut copy = [0u8; 200];
+        let len = msg.len();
+        copy[..len].copy_from_slice(msg.as_bytes());
+        post(lp, chat, slot as u16, NONE, &copy[..len]);
+    }
+}
+
+fn on_client(lp: &mut Loop, chat: &mut Chat, _fd: i32, ev: Events, slot: Token) {
+    if ev.is_writable() {
+        flush(lp, chat, slot);
+    }
+    if !ev.is_readable() {
+        return;
+    }
+    let mut buf = [0u8; 4096];
+    let got = match chat.clients.get(slot).and_then(Option::as_ref) {
+        Some(c) if !c.closing => c.stream.recv(&mut buf),
+        _ => return,
+    };
+    let n = match got {
+        Ok(None) => return,
+        Ok(Some(0)) | Err(_) => return leave(lp, chat, slot, "left"),
+        Ok(Some(n)) => n,
+    };
+    // Frame the bytes; handle the lines after the framer is put back.
+    let Some(client) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    let mut input = core::mem::take(&mut client.input);
+    let max_line = chat.max_line;
+    let data = buf.get(..n).unwrap_or(&[]);
+    // Lines are handled one at a time: each may post to the log.
+    let mut pos = 0;
+    while pos < data.len() {
+        let mut line = [0u8; MAX_LINE + 1];
+        let mut frame: Option<Option<usize>> = None; // Some(Some(len)) line, Some(None) too long
+        let rest = data.get(pos..).unwrap_or(&[]);
+        let mut used = rest.len();
+        for (k, &b) in rest.iter().enumerate() {
+            input.feed(&[b], max_line, |f| {
+                frame = Some(match f {
+                    Frame::Line(l) => {
+                        let len = l.len().min(line.len());
+                        line[..len].copy_from_slice(&l[..len]);
+                        Some(len)
+                    }
+                    Frame::TooLong => None,
+                })
+            });
+            if frame.is_some() {
+                used = k + 1;
+                break;
+            }
+        }
+        pos += used;
+        match frame {
+            Some(Some(len)) => handle_line(lp, chat, slot, &line[..len]),
+            Some(None) => post(lp, chat, slot as u16, NONE, b"error: line too long\n"),
+            None => {}
+        }
+        if chat.clients.get(slot).and_then(Option::as_ref).is_none_or(|c| c.closing) {
+            return; // gone (or quitting) while handling the line
+        }
+    }
+    if let Some(client) = chat.clients.get_mut(slot).and_then(Option::as_mut) {
+        client.input = input;
+    }
+}
+
+fn handle_line(lp: &mut Loop, chat: &mut Chat, slot: usize, line: &[u8]) {
+    if line.is_empty() {
+        return;
+    }
+    if let Some(cmd) = line.strip_prefix(b"/") {
+        let (name, arg) = match cmd.iter().position(|&b| b == b' ') {
+            Some(i) => (&cmd[..i], trim(&cmd[i + 1..])),
+            None => (cmd, &[][..]),
+        };
+        return match name {
+            b"nick" => set_nick(lp, chat, slot, arg),
+            b"who" => who(lp, chat, slot),
+            b"quit" => {
+                post(lp, chat, slot as u16, NONE, b"* bye\n");
+                leave(lp, chat, slot, "left");
+            }
+            _ => post(
+                lp,
+                chat,
+                slot as u16,
+                NONE,
+                b"error: unknown command (try /nick NAME, /who, /quit)\n",
+            ),
+        };
+    }
+    let Some(client) = chat.clients.get(slot).and_then(Option::as_ref) else { return };
+    let mut msg = [0u8; NICK_CAP + MAX_LINE + 4];
+    let nick = client.nick.get(..client.nick_len).unwrap_or(&[]);
+    let mut len = 0;
+    for part in [nick, b": "] {
+        msg[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    len += sanitize(line, &mut msg[len..len + line.len().min(MAX_LINE)]);
+    msg[len] = b'\n';
+    let except = if chat.echo_self { NONE } else { slot as u16 };
+    post(lp, chat, ALL, except, &msg[..len + 1]);
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |e| e + 1);
+    s.get(start..end).unwrap_or(&[])
+}
+
+fn set_nick(lp: &mut Loop, chat: &mut Chat, slot: usize, name: &[u8]) {
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if !valid {
+        return post(
+            lp,
+            chat,
+            slot as u16,
+            NONE,
+            b"error: a nick is 1-32 letters, digits, '_', '-' or '.'\n",
+        );
+    }
+    let taken = chat.clients.iter().enumerate().any(|(j, c)| {
+        j != slot && c.as_ref().is_some_and(|c| c.nick.get(..c.nick_len) == Some(name))
+    });
+    if taken {
+        return post(lp, chat, slot as u16, NONE, b"error: that nick is taken\n");
+    }
+    let Some(client) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    let mut notice = [0u8; 2 * NICK_CAP + 16];
+    let mut len = 0;
+    let old_len = client.nick_len;
+    for part in
+        [b"* ".as_slice(), client.nick.get(..old_len).unwrap_or(&[]), b" is now ", name, b"\n"]
+    {
+        notice[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    client.nick[..name.len()].copy_from_slice(name);
+    client.nick_len = name.len();
+    let mut own = [0u8; NICK_CAP + 24];
+    let mut olen = 0;
+    for part in [b"* you are now ".as_slice(), name, b"\n"] {
+        own[olen..olen + part.len()].copy_from_slice(part);
+        olen += part.len();
+    }
+    post(lp, chat, slot as u16, NONE, &own[..olen]);
+    post(lp, chat, ALL, slot as u16, &notice[..len]);
+}
+
+fn who(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let mut line = [0u8; 512];
+    let mut len = 0;
+    let mut w = BufWriter::new(&mut line);
+    let _ = write!(w, "* online ({}):", chat.count);
+    len += w.len();
+    for j in 0..MAX_CLIENTS {
+        let Some(c) = chat.clients.get(j).and_then(Option::as_ref) else { continue };
+        let nick = c.nick.get(..c.nick_len).unwrap_or(&[]);
+        if len + nick.len() + 2 > line.len() {
+            line[len] = b'\n';
+            post(lp, chat, slot as u16, NONE, &line[..len + 1]);
+            line[..2].copy_from_slice(b"* ");
+            len = 1;
+        }
+        let Some(c) = chat.clients.get(j).and_then(Option::as_ref) else { continue };
+        let nick = c.nick.get(..c.nick_len).unwrap_or(&[]);
+        line[len] = b' ';
+        line[len + 1..len + 1 + nick.len()].copy_from_slice(nick);
+        len += 1 + nick.len();
+    }
+    line[len] = b'\n';
+    post(lp, chat, slot as u16, NONE, &line[..len + 1]);
+}
+
+/// Appends a message to the log and sends what it can to its recipients
+/// at once. A client the append leaves behind (it stopped reading and the
+/// shared backlog is full) is disconnected when next flushed.
+fn post(lp: &mut Loop, chat: &mut Chat, to: u16, except: u16, msg: &[u8]) {
+    chat.log.append(to, except, msg);
+    if to == ALL {
+        for j in 0..MAX_CLIENTS {
+            flush(lp, chat, j);
+        }
+    } else {
+        flush(lp, chat, usize::from(to));
+    }
+}
+
+/// Sends client `slot` what the log holds for it, until caught up or its
+/// socket is full (then WRITE interest waits for room).
+fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    if chat.log.lost(&c.cursor) {
+        return drop_slow(lp, chat, slot);
+    }
+    for _ in 0..64 {
+        let run = chat.log.next_run(&mut c.cursor, slot as u16);
+        if run.is_empty() {
+            if c.closing {
+                return close(lp, chat, slot);
+            }
+            if c.writing {
+                c.writing = false;
+                let _ = lp.modify(c.stream.as_raw_fd(), Events::READ);
+            }
+            return;
+        }
+        match c.stream.send(run) {
+            Ok(Some(n)) => {
+                chat.log.advance(&mut c.cursor, n);
+                if n < run.len() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return leave(lp, chat, slot, "left"),
+        }
+    }
+    if !c.writing {
+        c.writing = true;
+        let events = if c.closing { Events::WRITE } else { Events::BOTH };
+        let _ = lp.modify(c.stream.as_raw_fd(), events);
+    }
+}
+
+/// A client goes: its fd is closed, the others are told.
+fn leave(lp: &mut Loop, chat: &mut Chat, slot: usize, how: &str) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    if c.closing {
+        return;
+    }
+    let mut notice = [0u8; NICK_CAP + 32];
+    let n = picosel::fmt::format_into(&mut notice, format_args!("* {} {how}\n", c.nick())).len();
+    // Whatever is already due to it still goes out (e.g. "* bye").
+    c.closing = true;
+    let _ = lp.modify(c.stream.as_raw_fd(), Events::WRITE);
+    c.writing = true;
+    post(lp, chat, ALL, slot as u16, &notice[..n]);
+    flush(lp, chat, slot);
+}
+
+/// A client that stopped reading while the others chatted on: its share of
+/// the backlog is gone, so it is cut off and the others are told.
+fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let mut notice = [0u8; NICK_CAP + 48];
+    let n = match chat.clients.get(slot).and_then(Option::as_ref) {
+        Some(c) => picosel::fmt::format_into(
+            &mut notice,
+            format_args!("* {} was disconnected (not reading)\n", c.nick()),
+        )
+        .len(),
+        None => return,
+    };
+    let was_closing = chat.clients.get(slot).and_then(Option::as_ref).is_some_and(|c| c.closing);
+    close(lp, chat, slot);
+    if !was_closing {
+        post(lp, chat, ALL, NONE, &notice[..n]);
+    }
+}
+
+fn close(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    if let Some(c) = chat.clients.get_mut(slot).and_then(Option::take) {
+        let _ = lp.unregister(c.stream.as_raw_fd()); // then drop closes it
+        chat.count -= 1;
+    }
+    if chat.shutting_down && chat.count == 0 {
+        lp.stop();
+    }
+}
+
+fn on_signal(lp: &mut Loop, chat: &mut Chat, _signo: i32, _t: Token) {
+    if chat.shutting_down {
+        return lp.stop(); // a second signal: stop now
+    }
+    chat.shutting_down = true;
+    if let Some(l) = chat.listener.take() {
+        let _ = lp.unregister(l.as_raw_fd());
+    }
+    post(lp, chat, ALL, NONE, b"* server shutting down\n");
+    for j in 0..MAX_CLIENTS {
+        if let Some(c) = chat.clients.get_mut(j).and_then(Option::as_mut) {
+            c.closing = true;
+        }
+        flush(lp, chat, j);
+    }
+    if chat.count == 0 {
+        return lp.stop();
+    }
+    if lp.add_timer(SHUTDOWN_GRACE, None, on_grace_over, 0).is_err() {
+        lp.stop();
+    }
+}
+
+fn on_grace_over(lp: &mut Loop, _chat: &mut Chat, _id: TimerId, _t: Token) {
+    lp.stop();
+}

@@ -1,0 +1,218 @@
+//! echo-server: sends every byte back. Level-triggered, one read and one
+//! write per readiness where possible; what cannot be written waits in a
+//! fixed per-connection buffer while reading from that client pauses
+//! (backpressure: nothing is lost, nothing grows). See `--help`.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use core::time::Duration;
+use picosel::backend::AnyBackend;
+use picosel::net::{Accept, TcpListener, TcpStream};
+use picosel::ring::ByteRing;
+use picosel::{EventLoop, Events, TimerId, Token};
+use progs::{cli, err, out};
+
+progs::entry!(run);
+
+const USAGE: &str = "usage: echo-server [--bind ADDR:PORT] [--backend select|poll|epoll]
+
+Echoes every byte back to its sender.
+  --bind ADDR:PORT   listen address (default 127.0.0.1:8007; [::1]:PORT for IPv6; port 0 = any)
+  --backend NAME     select, poll or epoll (default epoll)
+";
+
+const MAX_CONNS: usize = 1000;
+const N: usize = MAX_CONNS + 4;
+const BUF: usize = 8192;
+
+struct Conn {
+    stream: TcpStream,
+    out: ByteRing<BUF>,
+    /// The peer finished sending: close once `out` is written.
+    eof: bool,
+    interest: Events,
+}
+
+struct Echo {
+    listener: Option<TcpListener>,
+    conns: [Option<Conn>; MAX_CONNS],
+    count: usize,
+    shutting_down: bool,
+}
+
+type Loop = EventLoop<Echo, N, 1, AnyBackend<N>>;
+
+fn run() -> i32 {
+    let mut argbuf = [0u8; 4096];
+    let Ok(args) = picosel::os::args(&mut argbuf) else { return 2 };
+    let mut bind = cli::addr("--bind", "127.0.0.1:8007").ok();
+    let mut backend: AnyBackend<N> = AnyBackend::epoll();
+    let parsed = cli::parse(args.skip(1), &[], &["--bind", "--backend"], |p| {
+        match p {
+            cli::Parsed::Opt("--bind", Some(v)) => bind = Some(cli::addr("--bind", v)?),
+            cli::Parsed::Opt("--backend", Some(v)) => backend = cli::backend("--backend", v)?,
+            cli::Parsed::Opt(o, _) | cli::Parsed::Arg(o) => return Err(cli::CliError::Unknown(o)),
+        }
+        Ok(())
+    });
+    if let Err(e) = parsed {
+        return cli::fail(e, USAGE);
+    }
+    let Some(bind) = bind else { return 2 };
+    let listener = match TcpListener::bind(bind, 512) {
+        Ok(l) => l,
+        Err(e) => {
+            err!("echo-server: cannot listen on {bind}: {e}\n");
+            return 1;
+        }
+    };
+    let mut lp = Loop::with_backend(backend);
+    let setup = lp
+        .register(listener.as_raw_fd(), Events::READ, on_accept, 0)
+        .and_then(|()| lp.add_signal(picosel::os::SIGINT, on_signal, 0))
+        .and_then(|()| lp.add_signal(picosel::os::SIGTERM, on_signal, 0));
+    if let Err(e) = setup {
+        err!("echo-server: {e}\n");
+        return 1;
+    }
+    out!("listening on {} ({})\n", listener.local_addr().unwrap_or(bind), lp.backend_name());
+    let mut echo = Echo {
+        listener: Some(listener),
+        conns: [const { None }; MAX_CONNS],
+        count: 0,
+        shutting_down: false,
+    };
+    match lp.run(&mut echo) {
+        Ok(()) => 0,
+        Err(e) => {
+            err!("echo-server: {e}\n");
+            1
+        }
+    }
+}
+
+fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, _t: Token) {
+    for _ in 0..32 {
+        let Some(listener) = echo.listener.as_mut() else { return };
+        let stream = match listener.accept() {
+            Ok(Accept::Stream(s, _)) => s,
+            Ok(Accept::WouldBlock) => return,
+            Ok(Accept::Dropped(e)) => {
+                err!("echo-server: out of file descriptors ({e}): dropped a connection\n");
+                continue;
+            }
+            Err(e) => {
+                err!("echo-server: accept: {e}\n");
+                return;
+            }
+        };
+        let Some(slot) = echo.conns.iter().position(Option::is_none) else { continue };
+        if lp.register(stream.as_raw_fd(), Events::READ, on_conn, slot).is_ok() {
+            echo.conns[slot] =
+                Some(Conn { stream, out: ByteRing::new(), eof: false, interest: Events::READ });
+            echo.count += 1;
+        }
+    }
+}
+
+fn on_conn(lp: &mut Loop, echo: &mut Echo, _fd: i32, ev: Events, slot: Token) {
+    let Some(c) = echo.conns.get_mut(slot).and_then(Option::as_mut) else { return };
+    let mut failed = false;
+    if ev.is_writable() {
+        failed |= flush(c);
+    }
+    if ev.is_readable() && !c.eof && !c.out.is_full() && !failed {
+        // Read no more than the buffer could hold if none of it can be sent.
+        let mut buf = [0u8; BUF];
+        let room = c.out.free().min(buf.len());
+        match c.stream.recv(&mut buf[..room]) {
+            Ok(None) => {}
+            Ok(Some(0)) => c.eof = true,
+            Ok(Some(n)) => {
+                let data = &buf[..n];
+                let sent = if c.out.is_empty() {
+                    match c.stream.send(data) {
+                        Ok(Some(k)) => k,
+                        Ok(None) => 0,
+                        Err(_) => {
+                            failed = true;
+                            0
+                        }
+                    }
+                } else {
+                    0
+                };
+                c.out.push(&data[sent..]);
+            }
+            Err(_) => failed = true,
+        }
+    }
+    if failed || (c.eof && c.out.is_empty()) {
+        return close(lp, echo, slot);
+    }
+    let mut want = Events::NONE;
+    if !c.eof && !c.out.is_full() {
+        want |= Events::READ;
+    }
+    if !c.out.is_empty() {
+        want |= Events::WRITE;
+    }
+    if want != c.interest {
+        c.interest = want;
+        let _ = lp.modify(c.stream.as_raw_fd(), want);
+    }
+}
+
+/// Writes out what is buffered; true on a send error.
+fn flush(c: &mut Conn) -> bool {
+    while !c.out.is_empty() {
+        match c.stream.send(c.out.front()) {
+            Ok(Some(n)) if n > 0 => c.out.consume(n),
+            Ok(_) => return false,
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+fn close(lp: &mut Loop, echo: &mut Echo, slot: usize) {
+    if let Some(c) = echo.conns.get_mut(slot).and_then(Option::take) {
+        let _ = lp.unregister(c.stream.as_raw_fd());
+        echo.count -= 1;
+    }
+    if echo.shutting_down && echo.count == 0 {
+        lp.stop();
+    }
+}
+
+fn on_signal(lp: &mut Loop, echo: &mut Echo, _signo: i32, _t: Token) {
+    if echo.shutting_down {
+        return lp.stop();
+    }
+    echo.shutting_down = true;
+    if let Some(l) = echo.listener.take() {
+        let _ = lp.unregister(l.as_raw_fd());
+    }
+    // Stop reading; what is buffered is still written (for a bounded time).
+    for slot in 0..MAX_CONNS {
+        let Some(c) = echo.conns.get_mut(slot).and_then(Option::as_mut) else { continue };
+        c.eof = true;
+        if flush(c) || c.out.is_empty() {
+            close(lp, echo, slot);
+        } else {
+            c.interest = Events::WRITE;
+            let _ = lp.modify(c.stream.as_raw_fd(), Events::WRITE);
+        }
+    }
+    if echo.count == 0 {
+        return lp.stop();
+    }
+    if lp.add_timer(Duration::from_secs(2), None, on_grace_over, 0).is_err() {
+        lp.stop();
+    }
+}
+
+fn on_grace_over(lp: &mut Loop, _echo: &mut Echo, _id: TimerId, _t: Token) {
+    lp.stop();
+}

@@ -1,0 +1,188 @@
+//! time-server: pushes the current local time, asctime style, to every
+//! connected client every `--interval` seconds, from one periodic timer.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use core::time::Duration;
+use picosel::backend::AnyBackend;
+use picosel::net::{Accept, TcpListener, TcpStream};
+use picosel::ring::ByteRing;
+use picosel::{EventLoop, Events, TimerId, Token};
+use progs::{cli, err, out};
+
+progs::entry!(run);
+
+const USAGE: &str =
+    "usage: time-server [--bind ADDR:PORT] [--backend select|poll|epoll] [--interval SECONDS]
+
+Sends the local time (`Sun Nov 22 13:27:00 2026`) to every client on
+connect and then every interval.
+  --bind ADDR:PORT     listen address (default 127.0.0.1:8013; port 0 = any)
+  --backend NAME       select, poll or epoll (default epoll)
+  --interval SECONDS   seconds between pushes, fractions allowed (default 5)
+";
+
+const MAX_CLIENTS: usize = 1000;
+const N: usize = MAX_CLIENTS + 4;
+
+struct Client {
+    stream: TcpStream,
+    /// A few lines of backlog; a client that lets it fill is dropped.
+    out: ByteRing<256>,
+    writing: bool,
+}
+
+struct Clock {
+    listener: Option<TcpListener>,
+    clients: [Option<Client>; MAX_CLIENTS],
+}
+
+type Loop = EventLoop<Clock, N, 1, AnyBackend<N>>;
+
+fn run() -> i32 {
+    let mut argbuf = [0u8; 4096];
+    let Ok(args) = picosel::os::args(&mut argbuf) else { return 2 };
+    let mut bind = cli::addr("--bind", "127.0.0.1:8013").ok();
+    let mut backend: AnyBackend<N> = AnyBackend::epoll();
+    let mut interval_ms = 5000;
+    let parsed = cli::parse(args.skip(1), &[], &["--bind", "--backend", "--interval"], |p| {
+        match p {
+            cli::Parsed::Opt("--bind", Some(v)) => bind = Some(cli::addr("--bind", v)?),
+            cli::Parsed::Opt("--backend", Some(v)) => backend = cli::backend("--backend", v)?,
+            cli::Parsed::Opt("--interval", Some(v)) => {
+                interval_ms = cli::seconds_ms("--interval", v)?
+            }
+            cli::Parsed::Opt(o, _) | cli::Parsed::Arg(o) => return Err(cli::CliError::Unknown(o)),
+        }
+        Ok(())
+    });
+    if let Err(e) = parsed {
+        return cli::fail(e, USAGE);
+    }
+    let Some(bind) = bind else { return 2 };
+    let listener = match TcpListener::bind(bind, 128) {
+        Ok(l) => l,
+        Err(e) => {
+            err!("time-server: cannot listen on {bind}: {e}\n");
+            return 1;
+        }
+    };
+    let mut lp = Loop::with_backend(backend);
+    let every = Duration::from_millis(interval_ms);
+    let setup = lp
+        .register(listener.as_raw_fd(), Events::READ, on_accept, 0)
+        .and_then(|()| lp.add_signal(picosel::os::SIGINT, on_signal, 0))
+        .and_then(|()| lp.add_signal(picosel::os::SIGTERM, on_signal, 0))
+        .and_then(|()| lp.add_timer(every, Some(every), on_tick, 0).map(drop));
+    if let Err(e) = setup {
+        err!("time-server: {e}\n");
+        return 1;
+    }
+    out!("listening on {} ({})\n", listener.local_addr().unwrap_or(bind), lp.backend_name());
+    let mut clock = Clock { listener: Some(listener), clients: [const { None }; MAX_CLIENTS] };
+    match lp.run(&mut clock) {
+        Ok(()) => 0,
+        Err(e) => {
+            err!("time-server: {e}\n");
+            1
+        }
+    }
+}
+
+/// The current time as one line.
+fn now_line(buf: &mut [u8; 64]) -> usize {
+    let Ok(tm) = picosel::os::local_time() else { return 0 };
+    let mut text = [0u8; 40];
+    let t = picosel::os::format_asctime(&tm, &mut text);
+    let n = t.len().min(buf.len() - 1);
+    buf[..n].copy_from_slice(&t.as_bytes()[..n]);
+    buf[n] = b'\n';
+    n + 1
+}
+
+fn on_accept(lp: &mut Loop, clock: &mut Clock, _fd: i32, _ev: Events, _t: Token) {
+    for _ in 0..32 {
+        let Some(listener) = clock.listener.as_mut() else { return };
+        let stream = match listener.accept() {
+            Ok(Accept::Stream(s, _)) => s,
+            Ok(Accept::WouldBlock) => return,
+            Ok(Accept::Dropped(e)) => {
+                err!("time-server: out of file descriptors ({e}): dropped a connection\n");
+                continue;
+            }
+            Err(e) => {
+                err!("time-server: accept: {e}\n");
+                return;
+            }
+        };
+        let Some(slot) = clock.clients.iter().position(Option::is_none) else { continue };
+        if lp.register(stream.as_raw_fd(), Events::READ, on_client, slot).is_ok() {
+            clock.clients[slot] = Some(Client { stream, out: ByteRing::new(), writing: false });
+            let mut line = [0u8; 64];
+            let n = now_line(&mut line);
+            send(lp, clock, slot, &line[..n]);
+        }
+    }
+}
+
+/// Queues `line` for client `slot` and writes what the socket takes.
+fn send(lp: &mut Loop, clock: &mut Clock, slot: usize, line: &[u8]) {
+    let Some(c) = clock.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    if !c.out.push_all(line) {
+        return close(lp, clock, slot); // it stopped reading long ago
+    }
+    flush(lp, clock, slot);
+}
+
+fn flush(lp: &mut Loop, clock: &mut Clock, slot: usize) {
+    let Some(c) = clock.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    while !c.out.is_empty() {
+        match c.stream.send(c.out.front()) {
+            Ok(Some(n)) if n > 0 => c.out.consume(n),
+            Ok(_) => break,
+            Err(_) => return close(lp, clock, slot),
+        }
+    }
+    let want_write = !c.out.is_empty();
+    if want_write != c.writing {
+        c.writing = want_write;
+        let ev = if want_write { Events::BOTH } else { Events::READ };
+        let _ = lp.modify(c.stream.as_raw_fd(), ev);
+    }
+}
+
+fn on_client(lp: &mut Loop, clock: &mut Clock, _fd: i32, ev: Events, slot: Token) {
+    if ev.is_writable() {
+        flush(lp, clock, slot);
+    }
+    if ev.is_readable() {
+        let Some(c) = clock.clients.get(slot).and_then(Option::as_ref) else { return };
+        let mut sink = [0u8; 512];
+        match c.stream.recv(&mut sink) {
+            Ok(Some(0)) | Err(_) => close(lp, clock, slot),
+            _ => {} // input is ignored
+        }
+    }
+}
+
+fn on_tick(lp: &mut Loop, clock: &mut Clock, _id: TimerId, _t: Token) {
+    let mut line = [0u8; 64];
+    let n = now_line(&mut line);
+    for slot in 0..MAX_CLIENTS {
+        send(lp, clock, slot, &line[..n]);
+    }
+}
+
+fn close(lp: &mut Loop, clock: &mut Clock, slot: usize) {
+    if let Some(c) = clock.clients.get_mut(slot).and_then(Option::take) {
+        let _ = lp.unregister(c.stream.as_raw_fd());
+    }
+}
+
+fn on_signal(lp: &mut Loop, clock: &mut Clock, _signo: i32, _t: Token) {
+    for slot in 0..MAX_CLIENTS {
+        close(lp, clock, slot);
+    }
+    lp.stop();
+}

@@ -1,0 +1,136 @@
+//! The command line shared by every program: `--bind ADDR:PORT`,
+//! `--backend select|poll|epoll`, `--help`, plus each program's own options.
+
+use core::net::SocketAddr;
+use picosel::backend::AnyBackend;
+
+/// What parsing found.
+pub enum Parsed<'a> {
+    /// A known option with its value (`None` for flags).
+    Opt(&'a str, Option<&'a str>),
+    /// A positional argument.
+    Arg(&'a str),
+}
+
+/// Why the command line is unusable.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CliError<'a> {
+    /// `--help` was given.
+    Help,
+    /// An option that the program does not know.
+    Unknown(&'a str),
+    /// An option that needs a value came last.
+    MissingValue(&'a str),
+    /// A value that does not parse.
+    BadValue(&'a str, &'a str),
+}
+
+/// Walks `args` (without the program name): `flags` are the options without
+/// a value, `valued` those with one (`--opt V` or `--opt=V`).
+pub fn parse<'a, I>(
+    args: I,
+    flags: &[&str],
+    valued: &[&str],
+    mut f: impl FnMut(Parsed<'a>) -> Result<(), CliError<'a>>,
+) -> Result<(), CliError<'a>>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        if a == "--help" || a == "-h" {
+            return Err(CliError::Help);
+        }
+        if !a.starts_with("--") {
+            f(Parsed::Arg(a))?;
+            continue;
+        }
+        let (name, inline) = match a.find('=') {
+            Some(i) => (&a[..i], Some(&a[i + 1..])),
+            None => (a, None),
+        };
+        if flags.contains(&name) && inline.is_none() {
+            f(Parsed::Opt(name, None))?;
+        } else if valued.contains(&name) {
+            let v = match inline {
+                Some(v) => v,
+                None => it.next().ok_or(CliError::MissingValue(name))?,
+            };
+            f(Parsed::Opt(name, Some(v)))?;
+        } else {
+            return Err(CliError::Unknown(a));
+        }
+    }
+    Ok(())
+}
+
+/// Parses `ADDR:PORT` (`127.0.0.1:8008`, `[::1]:0`).
+pub fn addr<'a>(opt: &'a str, v: &'a str) -> Result<SocketAddr, CliError<'a>> {
+    v.parse().map_err(|_| CliError::BadValue(opt, v))
+}
+
+/// Parses a backend name.
+pub fn backend<'a, const N: usize>(
+    opt: &'a str,
+    v: &'a str,
+) -> Result<AnyBackend<N>, CliError<'a>> {
+    AnyBackend::from_name(v).ok_or(CliError::BadValue(opt, v))
+}
+
+/// Parses an integer within `lo..=hi`.
+pub fn number<'a>(opt: &'a str, v: &'a str, lo: u64, hi: u64) -> Result<u64, CliError<'a>> {
+    match v.parse::<u64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(CliError::BadValue(opt, v)),
+    }
+}
+
+/// Parses seconds with an optional fraction (`5`, `0.2`) into milliseconds,
+/// at least 1 ms and at most a day.
+pub fn seconds_ms<'a>(opt: &'a str, v: &'a str) -> Result<u64, CliError<'a>> {
+    let bad = CliError::BadValue(opt, v);
+    let (whole, frac) = match v.find('.') {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, ""),
+    };
+    if (whole.is_empty() && frac.is_empty())
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad);
+    }
+    let w: u64 =
+        if whole.is_empty() { 0 } else { whole.parse().map_err(|_| CliError::BadValue(opt, v))? };
+    let mut ms = w.checked_mul(1000).ok_or(CliError::BadValue(opt, v))?;
+    let mut scale = 100;
+    for d in frac.bytes().take(3) {
+        ms += u64::from(d - b'0') * scale;
+        scale /= 10;
+    }
+    if ms == 0 || ms > 86_400_000 {
+        return Err(bad);
+    }
+    Ok(ms)
+}
+
+/// Reports a command-line problem: usage to stdout and exit 0 for `--help`,
+/// else the problem and the usage to stderr and exit 2.
+pub fn fail(e: CliError<'_>, usage: &str) -> i32 {
+    match e {
+        CliError::Help => {
+            crate::out!("{usage}");
+            return 0;
+        }
+        CliError::Unknown(a) => {
+            crate::err!("error: unknown option {a}\n");
+        }
+        CliError::MissingValue(a) => {
+            crate::err!("error: {a} needs a value\n");
+        }
+        CliError::BadValue(a, v) => {
+            crate::err!("error: bad value for {a}: {v}\n");
+        }
+    }
+    crate::err!("{usage}");
+    2
+}

@@ -1,0 +1,164 @@
+//! Chat line framing: bytes in, complete lines out, with a hard line limit.
+//!
+//! Lines end with LF (a CR before it is dropped). A line longer than the
+//! limit is reported once as [`Frame::TooLong`] and the rest of it, up to the
+//! next LF, is discarded: one bad line never eats the next good one. The
+//! buffer is fixed (`CAP` bytes), so memory is bounded whatever arrives.
+
+/// What [`LineBuf::feed`] reports.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A complete line, without its line ending.
+    Line(&'a [u8]),
+    /// A line went past the limit; it is dropped.
+    TooLong,
+}
+
+/// The partial line of one connection.
+pub struct LineBuf<const CAP: usize> {
+    buf: [u8; CAP],
+    len: usize,
+    discarding: bool,
+}
+
+impl<const CAP: usize> Default for LineBuf<CAP> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const CAP: usize> LineBuf<CAP> {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        LineBuf { buf: [0; CAP], len: 0, discarding: false }
+    }
+
+    /// Bytes of the current partial line.
+    pub fn pending(&self) -> usize {
+        self.len
+    }
+
+    /// Feeds `data`; calls `f` for each complete line and each overlong one.
+    /// Lines may be at most `max` bytes (and at most `CAP - 1`), not
+    /// counting the line ending.
+    pub fn feed(&mut self, data: &[u8], max: usize, mut f: impl FnMut(Frame<'_>)) {
+        let max = max.min(CAP.saturating_sub(1));
+        for &b in data {
+            if b == b'\n' {
+                if !self.discarding {
+                    let mut line = self.buf.get(..self.len).unwrap_or(&[]);
+                    if let Some((&b'\r', head)) = line.split_last() {
+                        line = head;
+                    }
+                    f(Frame::Line(line));
+                }
+                self.len = 0;
+                self.discarding = false;
+            } else if self.discarding {
+                continue;
+            } else if self.len < max || (self.len == max && b == b'\r') {
+                // One byte over the limit is allowed only for a CR that may
+                // turn out to be part of a CRLF ending.
+                if let Some(slot) = self.buf.get_mut(self.len) {
+                    *slot = b;
+                    self.len += 1;
+                }
+            } else {
+                self.len = 0;
+                self.discarding = true;
+                f(Frame::TooLong);
+            }
+        }
+    }
+}
+
+/// Copies `line` into `out`, replacing control characters other than TAB
+/// (and DEL) with `?`, so no terminal escape sequence is ever relayed.
+/// Returns the bytes written (at most `out.len()`).
+pub fn sanitize(line: &[u8], out: &mut [u8]) -> usize {
+    let mut n = 0;
+    for (dst, &b) in out.iter_mut().zip(line) {
+        *dst = if (b < 0x20 && b != b'\t') || b == 0x7f { b'?' } else { b };
+        n += 1;
+    }
+    n
+}
+
+/// The fuzz check: `data`'s first byte picks a line limit, the next few
+/// pick split points; the stream cut at those points must frame into the
+/// same lines and errors as the whole stream fed at once, never a line over
+/// the limit, and no panic.
+pub fn check_framing(data: &[u8]) {
+    let Some((&limit, rest)) = data.split_first() else { return };
+    let max = usize::from(limit) % 80 + 1;
+    let cuts = rest.iter().take(4).map(|&b| usize::from(b)).collect::<Cuts>();
+    let stream = rest.get(4..).unwrap_or(&[]);
+    let mut whole = Recorder::default();
+    let mut lb = LineBuf::<64>::new();
+    lb.feed(stream, max, |fr| whole.push(fr));
+    let mut pieces = Recorder::default();
+    let mut lb = LineBuf::<64>::new();
+    let mut start = 0;
+    for cut in cuts.points(stream.len()) {
+        lb.feed(&stream[start..cut], max, |fr| pieces.push(fr));
+        start = cut;
+    }
+    lb.feed(&stream[start..], max, |fr| pieces.push(fr));
+    assert!(whole.same(&pieces), "split changed the framing");
+    assert!(whole.max_line <= max.min(64));
+}
+
+/// Up to four cut offsets.
+struct Cuts([usize; 4], usize);
+
+impl FromIterator<usize> for Cuts {
+    fn from_iter<T: IntoIterator<Item = usize>>(iter: T) -> Self {
+        let mut c = Cuts([0; 4], 0);
+        for v in iter.into_iter().take(4) {
+            c.0[c.1] = v;
+            c.1 += 1;
+        }
+        c
+    }
+}
+
+impl Cuts {
+    /// The cut points within `len`, ascending.
+    fn points(&self, len: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut acc = 0;
+        self.0.iter().take(self.1).map(move |&step| {
+            acc = (acc + step).min(len);
+            acc
+        })
+    }
+}
+
+/// A fixed-size digest of the frames seen (no allocation: a running hash).
+#[derive(Default)]
+struct Recorder {
+    hash: u64,
+    frames: usize,
+    max_line: usize,
+}
+
+impl Recorder {
+    fn push(&mut self, fr: Frame<'_>) {
+        self.frames += 1;
+        let mut mix = |b: u64| self.hash = (self.hash ^ b).wrapping_mul(0x100_0000_01b3);
+        match fr {
+            Frame::Line(l) => {
+                mix(1);
+                for &b in l {
+                    mix(u64::from(b));
+                }
+                mix(2);
+                self.max_line = self.max_line.max(l.len());
+            }
+            Frame::TooLong => mix(3),
+        }
+    }
+
+    fn same(&self, other: &Recorder) -> bool {
+        self.hash == other.hash && self.frames == other.frames
+    }
+}

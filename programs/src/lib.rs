@@ -1,0 +1,52 @@
+//! What picosel's programs share: the command line, the chat line framing
+//! and broadcast log, and the `no_std` entry point.
+//!
+//! Every program is a `#![no_std]`, `#![no_main]` binary over picosel and
+//! libc alone, statically linkable for a router.
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod chatlog;
+pub mod cli;
+pub mod framing;
+
+/// Defines the C `main` of a `no_std` program as a call to `$run() -> i32`,
+/// plus the panic handler (abort) and the `rust_eh_personality` symbol that
+/// the precompiled `core` refers to even under `panic = "abort"` (never
+/// called).
+#[macro_export]
+macro_rules! entry {
+    ($run:path) => {
+        /// The C entry point; the arguments are read from /proc/self/cmdline.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
+            $run()
+        }
+
+        #[panic_handler]
+        fn panic(_: &core::panic::PanicInfo) -> ! {
+            picosel::os::abort()
+        }
+
+        /// Never called: only the symbol is needed to link.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn rust_eh_personality() {}
+    };
+}
+
+/// Prints to stdout, like `print!`, without `std` (output over 1 KiB is cut).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        let _ = picosel::os::write_fmt(picosel::os::STDOUT, format_args!($($arg)*));
+    };
+}
+
+/// Prints to stderr, like `eprint!`, without `std`.
+#[macro_export]
+macro_rules! err {
+    ($($arg:tt)*) => {
+        let _ = picosel::os::write_fmt(picosel::os::STDERR, format_args!($($arg)*));
+    };
+}
