@@ -171,6 +171,13 @@ impl TcpStream {
         Ok(sys::setsockopt_int(self.fd.0, libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on))?)
     }
 
+    /// Sets the kernel send buffer size (`SO_SNDBUF`; the kernel doubles
+    /// it). A fixed size also stops the kernel from growing it, which bounds
+    /// what a client that stops reading can hold in the kernel.
+    pub fn set_send_buffer(&self, bytes: i32) -> Result<(), Error> {
+        Ok(sys::setsockopt_int(self.fd.0, libc::SOL_SOCKET, libc::SO_SNDBUF, bytes)?)
+    }
+
     /// Makes `close` send a reset instead of a normal shutdown (`SO_LINGER`
     /// with a zero timeout).
     pub fn set_reset_on_close(&self) -> Result<(), Error> {

@@ -36,6 +36,8 @@ const N: usize = MAX_CLIENTS + 4;
 /// Shared backlog: a client more than this far behind is disconnected.
 const LOG_BYTES: usize = 64 * 1024;
 const LOG_ENTRIES: usize = 2048;
+/// Kernel send buffer per client (SO_SNDBUF).
+const SEND_BUFFER: i32 = 16 * 1024;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 struct Client {
@@ -166,6 +168,9 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
                 continue; // dropping `stream` closes it
             }
         };
+        // A small, fixed kernel send buffer: what a client that stops
+        // reading can hold stays bounded (the shared log does the rest).
+        let _ = stream.set_send_buffer(SEND_BUFFER);
         if lp.register(stream.as_raw_fd(), Events::READ, on_client, slot).is_err() {
             let _ = stream.send(b"error: server full\n");
             continue;
@@ -422,6 +427,7 @@ fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
                 }
             }
             Ok(None) => break,
+            Err(_) if c.closing => return close(lp, chat, slot),
             Err(_) => return leave(lp, chat, slot, "left"),
         }
     }

@@ -1,0 +1,163 @@
+//! Starting the real programs and talking to them over loopback.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A command for program `bin`, prefixed by `PICOSEL_TEST_RUNNER` when set
+/// (e.g. `qemu-arm-static` when the tests run under emulation).
+pub fn command(bin: &str) -> Command {
+    match std::env::var("PICOSEL_TEST_RUNNER") {
+        Ok(r) if !r.trim().is_empty() => {
+            let mut parts = r.split_whitespace();
+            let mut c = Command::new(parts.next().unwrap());
+            c.args(parts).arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    }
+}
+
+pub fn under_emulation() -> bool {
+    std::env::var("PICOSEL_TEST_RUNNER").is_ok_and(|r| !r.trim().is_empty())
+}
+
+/// A running server; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub first_line: String,
+}
+
+impl Server {
+    pub fn start(bin: &str, args: &[&str]) -> Server {
+        let mut child = command(bin)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn server");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(WAIT) {
+            Ok(l) => l,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("{bin} printed no first line");
+            }
+        };
+        let addr_text = line
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        let addr = addr_text.parse().unwrap();
+        Server { child, addr, first_line: line }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY (test): kill(2) on our own child.
+        assert_eq!(unsafe { libc::kill(self.pid(), sig) }, 0);
+    }
+
+    /// Waits for the exit status, bounded.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Resident memory in KiB (VmRSS), from /proc.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap())
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn bin(name: &str) -> String {
+    match name {
+        "chat-server" => env!("CARGO_BIN_EXE_chat-server"),
+        "chat-client" => env!("CARGO_BIN_EXE_chat-client"),
+        "echo-server" => env!("CARGO_BIN_EXE_echo-server"),
+        "time-server" => env!("CARGO_BIN_EXE_time-server"),
+        "watch-client" => env!("CARGO_BIN_EXE_watch-client"),
+        _ => panic!("no such program {name}"),
+    }
+    .to_string()
+}
+
+/// A line-oriented test client with bounded waits.
+pub struct Peer {
+    pub reader: BufReader<TcpStream>,
+    pub stream: TcpStream,
+}
+
+impl Peer {
+    pub fn connect(addr: SocketAddr) -> Peer {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        Peer { reader: BufReader::new(stream.try_clone().unwrap()), stream }
+    }
+
+    pub fn send(&mut self, text: &str) {
+        self.stream.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// The next line, without its newline; None at EOF.
+    pub fn line(&mut self) -> Option<String> {
+        let mut buf = Vec::new();
+        match self.reader.read_until(b'\n', &mut buf) {
+            Ok(0) => None,
+            Ok(_) => Some(String::from_utf8_lossy(&buf).trim_end_matches('\n').to_string()),
+            Err(e) => panic!("read failed (timeout?): {e}"),
+        }
+    }
+
+    /// Reads lines until one satisfies `pred`; returns it.
+    pub fn until(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        loop {
+            match self.line() {
+                Some(l) if pred(&l) => return l,
+                Some(_) => continue,
+                None => panic!("EOF while waiting for {what}"),
+            }
+        }
+    }
+
+    /// Reads to EOF, returning everything.
+    pub fn rest(&mut self) -> String {
+        let mut s = String::new();
+        self.reader.read_to_string(&mut s).unwrap();
+        s
+    }
+}
