@@ -1,7 +1,7 @@
 # cargo-fuzz targets. Included by Makefile (FUZZ_SECONDS, CI_FUZZ_SECONDS).
 # The committed corpus (fuzz/corpus/T) is read as seeds; new inputs go to a
 # scratch corpus under fuzz/target, so a run never dirties the tree.
-FUZZ_TARGETS := dispatch selector_ops
+FUZZ_TARGETS := dispatch selector_ops chat_framing
 # cargo-fuzz needs nightly; use rustup's nightly when there is one, else
 # let stable act as nightly.
 FUZZ_CARGO := $(shell if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then echo "cargo +nightly"; else echo "env RUSTC_BOOTSTRAP=1 cargo"; fi)

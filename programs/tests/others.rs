@@ -1,0 +1,272 @@
+//! echo-server, time-server, watch-client, chat-client and the shared CLI.
+
+mod common;
+use common::{Peer, Server, WAIT, bin, command};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Stdio;
+use std::time::Duration;
+
+#[test]
+fn echo_integrity_1mb_through_100_connections() {
+    for backend in ["epoll", "poll", "select"] {
+        let s =
+            Server::start(&bin("echo-server"), &["--bind", "127.0.0.1:0", "--backend", backend]);
+        let addr = s.addr;
+        let workers: Vec<_> = (0..10)
+            .map(|w| {
+                std::thread::spawn(move || {
+                    let mut conns: Vec<TcpStream> =
+                        (0..10).map(|_| TcpStream::connect(addr).unwrap()).collect();
+                    for (k, c) in conns.iter_mut().enumerate() {
+                        c.set_read_timeout(Some(WAIT)).unwrap();
+                        let data: Vec<u8> =
+                            (0..10_485u32).map(|i| (i * 7 + (w * 10 + k) as u32) as u8).collect();
+                        c.write_all(&data).unwrap();
+                        let mut back = vec![0u8; data.len()];
+                        c.read_exact(&mut back).unwrap();
+                        assert_eq!(back, data, "connection {w}/{k}");
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+    }
+}
+
+#[test]
+fn echo_backpressure_loses_nothing() {
+    let s = Server::start(&bin("echo-server"), &["--bind", "127.0.0.1:0"]);
+    let c = TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    let mut w = c.try_clone().unwrap();
+    // 8 MB out before reading anything back: the server must pause reading
+    // rather than buffer it all or drop any.
+    let total = 8 << 20;
+    let writer = std::thread::spawn(move || {
+        let chunk: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
+        for _ in 0..total / chunk.len() {
+            w.write_all(&chunk).unwrap();
+        }
+        w.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let n = (&c).read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        for (i, &b) in buf[..n].iter().enumerate() {
+            assert_eq!(b, (((got + i) % 65536) % 251) as u8, "byte {}", got + i);
+        }
+        got += n;
+    }
+    writer.join().unwrap();
+    assert_eq!(got, total);
+    if !common::under_emulation() {
+        assert!(s.rss_kib() < 16 * 1024, "echo-server RSS {} KiB", s.rss_kib());
+    }
+}
+
+#[test]
+fn echo_sigterm_exits_0() {
+    let mut s = Server::start(&bin("echo-server"), &["--bind", "127.0.0.1:0"]);
+    let mut p = Peer::connect(s.addr);
+    p.send("ping\n");
+    assert_eq!(p.line().unwrap(), "ping");
+    s.signal(libc::SIGTERM);
+    assert_eq!(p.line(), None);
+    assert!(s.wait_exit().success());
+}
+
+fn is_asctime(l: &str) -> bool {
+    // "Sun Nov 22 13:27:00 2026"
+    let f: Vec<&str> = l.split_whitespace().collect();
+    f.len() == 5
+        && ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].contains(&f[0])
+        && ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+            .contains(&f[1])
+        && f[2].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d))
+        && f[3].len() == 8
+        && f[3].split(':').all(|p| p.len() == 2 && p.parse::<u8>().is_ok())
+        && f[4].parse::<u16>().is_ok_and(|y| y >= 2000)
+        && l.len() == 24
+}
+
+#[test]
+fn time_server_pushes_to_20_clients_concurrently() {
+    let mut s = Server::start(&bin("time-server"), &["--bind", "127.0.0.1:0", "--interval", "0.2"]);
+    let mut peers: Vec<Peer> = (0..20).map(|_| Peer::connect(s.addr)).collect();
+    // On connect, then at least two pushes each; all clients are served
+    // from one timer, so none waits for another.
+    for p in &mut peers {
+        for _ in 0..3 {
+            let l = p.line().expect("time line");
+            assert!(is_asctime(&l), "{l:?}");
+        }
+    }
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit().success());
+}
+
+#[test]
+fn time_server_rejects_a_bad_interval() {
+    let out = command(&bin("time-server")).args(["--interval", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: time-server"));
+}
+
+#[test]
+fn watch_client_prints_what_arrives_and_exits_when_the_server_closes() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = l.accept().unwrap();
+        c.write_all(b"hello\n").unwrap();
+        std::thread::sleep(Duration::from_millis(120)); // idle spells, for the spinner
+        c.write_all(b"world\r\npartial").unwrap();
+    });
+    let out = command(&bin("watch-client"))
+        .arg(addr.to_string())
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // stdout is a pipe, not a terminal: no spinner characters at all.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Received: hello\nReceived: world\nReceived: partial\nRemote end closed connection; exiting.\n"
+    );
+}
+
+#[test]
+fn watch_client_reports_a_refused_connection() {
+    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = command(&bin("watch-client"))
+        .args([&addr.to_string(), "--backend", "poll"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ECONNREFUSED"), "{out:?}");
+}
+
+#[test]
+fn chat_client_through_pipes() {
+    for backend in ["epoll", "select"] {
+        let s = Server::start(&bin("chat-server"), &["--bind", "127.0.0.1:0"]);
+        let mut other = Peer::connect(s.addr);
+        other.line().unwrap(); // welcome
+        let mut child = command(&bin("chat-client"))
+            .args([&s.addr.to_string(), "--backend", backend])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let lines = lines_of(child.stdout.take().unwrap());
+        other.until("join", |l| l.ends_with(" joined"));
+        stdin.write_all(b"hi from the pipe\n").unwrap();
+        assert!(other.until("chat", |l| !l.starts_with("* ")).ends_with(": hi from the pipe"));
+        other.send("hello back\n");
+        let seen = lines.recv_timeout(WAIT).unwrap(); // the welcome
+        assert!(seen.starts_with("* welcome"), "{seen}");
+        let seen = lines.recv_timeout(WAIT).unwrap();
+        assert!(seen.ends_with(": hello back"), "{seen}");
+        stdin.write_all(b"exit\nnot sent\n").unwrap();
+        let status = wait_status(&mut child);
+        assert!(status.success(), "{status:?}");
+        other.until("leave", |l| l.ends_with(" left"));
+        other.send("/who\n");
+        let who = other.until("who", |l| l.starts_with("* online"));
+        assert!(who.starts_with("* online (1)"), "{who}");
+    }
+}
+
+#[test]
+fn chat_client_says_when_the_server_closes() {
+    let mut s = Server::start(&bin("chat-server"), &["--bind", "127.0.0.1:0"]);
+    let mut child = command(&bin("chat-client"))
+        .arg(s.addr.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _keep_stdin_open = child.stdin.take().unwrap();
+    let lines = lines_of(child.stdout.take().unwrap());
+    let mut watcher = Peer::connect(s.addr);
+    watcher.line().unwrap();
+    // Wait until the client has joined: /who lists two.
+    loop {
+        watcher.send("/who\n");
+        if watcher.until("who", |l| l.starts_with("* online")).starts_with("* online (2)") {
+            break;
+        }
+    }
+    s.signal(libc::SIGTERM);
+    assert!(wait_status(&mut child).success());
+    let said: Vec<String> = lines.iter().collect(); // until the child's stdout closes
+    assert_eq!(said.last().map(String::as_str), Some("* server closed the connection"), "{said:?}");
+    assert!(said.iter().any(|l| l == "* server shutting down"), "{said:?}");
+    assert!(s.wait_exit().success());
+}
+
+/// The child's stdout, line by line, through a channel.
+fn lines_of(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_status(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("program did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn every_program_has_help_and_rejects_bad_arguments() {
+    for name in ["chat-server", "echo-server", "time-server", "chat-client", "watch-client"] {
+        let help = command(&bin(name)).arg("--help").output().unwrap();
+        assert_eq!(help.status.code(), Some(0), "{name} --help");
+        assert!(
+            String::from_utf8_lossy(&help.stdout).starts_with(&format!("usage: {name}")),
+            "{name}"
+        );
+        let bad = command(&bin(name)).arg("--no-such-option").output().unwrap();
+        assert_eq!(bad.status.code(), Some(2), "{name} with a bad option");
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(
+            err.contains("unknown option --no-such-option")
+                && err.contains(&format!("usage: {name}")),
+            "{name}: {err}"
+        );
+    }
+    for (name, args) in [
+        ("chat-server", ["--backend", "kqueue"]),
+        ("echo-server", ["--bind", "nowhere"]),
+        ("chat-server", ["--max-line", "0"]),
+    ] {
+        let out = command(&bin(name)).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name} {args:?}");
+    }
+}
