@@ -25,7 +25,7 @@ build:
 
 test:
 	$(CARGO) test --workspace
-	$(MAKE) nostd
+	$(MAKE) nostd loadgen-test
 
 # The library must build with no std and no alloc, and depend on libc alone.
 nostd:

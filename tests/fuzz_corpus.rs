@@ -1,5 +1,7 @@
-//! Replays the committed fuzz corpora and regression inputs through the
-//! fuzz targets' checks, so `make test` runs them on stable Rust.
+//! Replays the committed fuzz corpora (`fuzz/corpus/<target>/`) and the
+//! inputs of fixed findings (`fuzz/regressions/<target>/`) through the fuzz
+//! targets' checks, so that `make test` runs them on stable Rust without
+//! cargo-fuzz. The targets' logic lives in plain files under `fuzz/src/`.
 
 #[path = "../fuzz/src/cursor.rs"]
 mod cursor;
@@ -8,20 +10,36 @@ mod dispatch;
 #[path = "../fuzz/src/selector_ops.rs"]
 mod selector_ops;
 
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// `selector_ops` predicts what closed fd numbers do, so no other test of
+/// this binary may open a file (or read the corpus) while it runs.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn replay(target: &str, run: fn(&[u8])) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-    let mut count = 0;
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut inputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for dir in ["corpus", "regressions"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else { continue };
         for entry in entries {
             let path = entry.unwrap().path();
-            let data = std::fs::read(&path).unwrap();
-            let result = std::panic::catch_unwind(|| run(&data));
-            assert!(result.is_ok(), "{target}: input {} fails", path.display());
-            count += 1;
+            if path.is_file() {
+                let data = std::fs::read(&path).unwrap();
+                inputs.push((path, data));
+            }
         }
     }
-    assert!(count > 0, "no corpus for {target}");
+    assert!(!inputs.is_empty(), "no corpus for {target}");
+    inputs.sort();
+    let mut failed = Vec::new();
+    for (path, data) in &inputs {
+        if std::panic::catch_unwind(|| run(data)).is_err() {
+            failed.push(path.display().to_string());
+        }
+    }
+    assert!(failed.is_empty(), "{target}: these inputs fail: {failed:#?}");
 }
 
 #[test]

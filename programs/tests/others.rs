@@ -270,3 +270,57 @@ fn every_program_has_help_and_rejects_bad_arguments() {
         assert_eq!(out.status.code(), Some(2), "{name} {args:?}");
     }
 }
+
+/// More connections with unsent output than the server has buffers (256):
+/// some wait unregistered for a buffer, and every byte still comes back.
+#[test]
+fn echo_buffer_pool_exhaustion_loses_nothing() {
+    use std::io::ErrorKind;
+    let s = Server::start(&bin("echo-server"), &["--bind", "127.0.0.1:0"]);
+    let total = 100_000usize;
+    let mut conns: Vec<(TcpStream, usize, usize)> = (0..300)
+        .map(|_| {
+            let c = TcpStream::connect(s.addr).unwrap();
+            c.set_nonblocking(true).unwrap();
+            (c, 0, 0)
+        })
+        .collect();
+    let chunk: Vec<u8> = (0..8192u32).map(|i| (i % 253) as u8).collect();
+    let mut buf = vec![0u8; 65536];
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    // First write as much as the kernel takes everywhere without reading, so
+    // that every connection has output stuck in the server.
+    for (c, sent, _) in conns.iter_mut() {
+        while *sent < total {
+            match c.write(&chunk[..chunk.len().min(total - *sent)]) {
+                Ok(n) => *sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    while conns.iter().any(|c| c.2 < total) {
+        assert!(std::time::Instant::now() < deadline, "echo stalled");
+        for (c, sent, got) in conns.iter_mut() {
+            if *sent < total {
+                if let Ok(n) = c.write(
+                    &chunk[(*sent % 8192)..]
+                        [..chunk.len().min(total - *sent).min(8192 - *sent % 8192)],
+                ) {
+                    *sent += n;
+                }
+            }
+            match c.read(&mut buf) {
+                Ok(0) => panic!("server closed a connection"),
+                Ok(n) => {
+                    for (i, &b) in buf[..n].iter().enumerate() {
+                        assert_eq!(b, (((*got + i) % 8192) % 253) as u8);
+                    }
+                    *got += n;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+}

@@ -22,21 +22,34 @@ Echoes every byte back to its sender.
   --backend NAME     select, poll or epoll (default epoll)
 ";
 
-const MAX_CONNS: usize = 1000;
+const MAX_CONNS: usize = 10_000;
 const N: usize = MAX_CONNS + 4;
-/// Per-connection buffer for what could not be written yet (2 KiB x 1000
-/// connections stays well inside the default 8 MiB main stack).
-const BUF: usize = 2048;
+/// Size of one output buffer.
+const BUF: usize = 4096;
+/// Output buffers, shared: a connection holds one only while the peer is
+/// slower than its own echo (4 KiB x 256 = 1 MiB in all, whatever the
+/// number of connections).
+const POOL: usize = 256;
+const NO_BUF: u16 = u16::MAX;
 
 struct Conn {
     stream: TcpStream,
-    out: ByteRing<BUF>,
-    /// The peer finished sending: close once `out` is written.
+    /// Index of this connection's pool buffer, or NO_BUF.
+    buf: u16,
+    /// The peer finished sending: close once the buffer is written.
     eof: bool,
+    /// Waiting (unregistered) for a pool buffer to read into.
+    starved: bool,
     interest: Events,
 }
 
 struct Echo {
+    /// Read buffer, reused for every read (not zeroed per call).
+    scratch: [u8; BUF],
+    pool: [ByteRing<BUF>; POOL],
+    free: [u16; POOL],
+    free_len: usize,
+    starved: usize,
     listener: Option<TcpListener>,
     conns: [Option<Conn>; MAX_CONNS],
     count: usize,
@@ -79,7 +92,16 @@ fn run() -> i32 {
         return 1;
     }
     out!("listening on {} ({})\n", listener.local_addr().unwrap_or(bind), lp.backend_name());
+    let mut free = [0u16; POOL];
+    for (i, f) in free.iter_mut().enumerate() {
+        *f = i as u16;
+    }
     let mut echo = Echo {
+        scratch: [0; BUF],
+        pool: [const { ByteRing::new() }; POOL],
+        free,
+        free_len: POOL,
+        starved: 0,
         listener: Some(listener),
         conns: [const { None }; MAX_CONNS],
         count: 0,
@@ -111,8 +133,13 @@ fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, _t: Token) {
         };
         let Some(slot) = echo.conns.iter().position(Option::is_none) else { continue };
         if lp.register(stream.as_raw_fd(), Events::READ, on_conn, slot).is_ok() {
-            echo.conns[slot] =
-                Some(Conn { stream, out: ByteRing::new(), eof: false, interest: Events::READ });
+            echo.conns[slot] = Some(Conn {
+                stream,
+                buf: NO_BUF,
+                eof: false,
+                starved: false,
+                interest: Events::READ,
+            });
             echo.count += 1;
         }
     }
@@ -122,18 +149,26 @@ fn on_conn(lp: &mut Loop, echo: &mut Echo, _fd: i32, ev: Events, slot: Token) {
     let Some(c) = echo.conns.get_mut(slot).and_then(Option::as_mut) else { return };
     let mut failed = false;
     if ev.is_writable() {
-        failed |= flush(c);
+        failed |= flush(c, &mut echo.pool);
     }
-    if ev.is_readable() && !c.eof && !c.out.is_full() && !failed {
-        // Read no more than the buffer could hold if none of it can be sent.
-        let mut buf = [0u8; BUF];
-        let room = c.out.free().min(buf.len());
-        match c.stream.recv(&mut buf[..room]) {
+    let pending = echo.pool.get(usize::from(c.buf)).map_or(0, ByteRing::len);
+    if ev.is_readable() && !c.eof && !failed && pending < BUF {
+        if c.buf == NO_BUF && echo.free_len == 0 {
+            // Nowhere to keep what the peer might not take back: stop
+            // watching this one until a buffer is free (backpressure).
+            c.starved = true;
+            echo.starved += 1;
+            let _ = lp.unregister(c.stream.as_raw_fd());
+            return;
+        }
+        // Read no more than could be kept if none of it can be sent.
+        let room = BUF - pending;
+        match c.stream.recv(&mut echo.scratch[..room]) {
             Ok(None) => {}
             Ok(Some(0)) => c.eof = true,
             Ok(Some(n)) => {
-                let data = &buf[..n];
-                let sent = if c.out.is_empty() {
+                let data = &echo.scratch[..n];
+                let sent = if pending == 0 {
                     match c.stream.send(data) {
                         Ok(Some(k)) => k,
                         Ok(None) => 0,
@@ -145,32 +180,46 @@ fn on_conn(lp: &mut Loop, echo: &mut Echo, _fd: i32, ev: Events, slot: Token) {
                 } else {
                     0
                 };
-                c.out.push(&data[sent..]);
+                if sent < n && !failed {
+                    if c.buf == NO_BUF {
+                        echo.free_len -= 1;
+                        c.buf = echo.free[echo.free_len];
+                    }
+                    if let Some(ring) = echo.pool.get_mut(usize::from(c.buf)) {
+                        ring.push(&data[sent..]);
+                    }
+                }
             }
             Err(_) => failed = true,
         }
     }
-    if failed || (c.eof && c.out.is_empty()) {
+    let pending = echo.pool.get(usize::from(c.buf)).map_or(0, ByteRing::len);
+    if failed || (c.eof && pending == 0) {
         return close(lp, echo, slot);
     }
+    if pending == 0 && c.buf != NO_BUF {
+        release(lp, echo, slot);
+    }
+    let Some(c) = echo.conns.get_mut(slot).and_then(Option::as_mut) else { return };
     let mut want = Events::NONE;
-    if !c.eof && !c.out.is_full() {
+    if !c.eof && pending < BUF {
         want |= Events::READ;
     }
-    if !c.out.is_empty() {
+    if pending > 0 {
         want |= Events::WRITE;
     }
-    if want != c.interest {
+    if want != c.interest && !want.is_empty() {
         c.interest = want;
         let _ = lp.modify(c.stream.as_raw_fd(), want);
     }
 }
 
 /// Writes out what is buffered; true on a send error.
-fn flush(c: &mut Conn) -> bool {
-    while !c.out.is_empty() {
-        match c.stream.send(c.out.front()) {
-            Ok(Some(n)) if n > 0 => c.out.consume(n),
+fn flush(c: &mut Conn, pool: &mut [ByteRing<BUF>; POOL]) -> bool {
+    let Some(out) = pool.get_mut(usize::from(c.buf)) else { return false };
+    while !out.is_empty() {
+        match c.stream.send(out.front()) {
+            Ok(Some(n)) if n > 0 => out.consume(n),
             Ok(_) => return false,
             Err(_) => return true,
         }
@@ -178,9 +227,45 @@ fn flush(c: &mut Conn) -> bool {
     false
 }
 
+/// Gives `slot`'s (empty) buffer back, and wakes a starved connection.
+fn release(lp: &mut Loop, echo: &mut Echo, slot: usize) {
+    let Some(c) = echo.conns.get_mut(slot).and_then(Option::as_mut) else { return };
+    if c.buf == NO_BUF {
+        return;
+    }
+    if let Some(ring) = echo.pool.get_mut(usize::from(c.buf)) {
+        ring.clear();
+    }
+    echo.free[echo.free_len] = c.buf;
+    echo.free_len += 1;
+    c.buf = NO_BUF;
+    if echo.starved == 0 {
+        return;
+    }
+    // Rare: more connections than buffers had output waiting.
+    for (i, other) in echo.conns.iter_mut().enumerate() {
+        let Some(o) = other.as_mut() else { continue };
+        if o.starved {
+            o.starved = false;
+            echo.starved -= 1;
+            o.interest = Events::READ;
+            if lp.register(o.stream.as_raw_fd(), Events::READ, on_conn, i).is_err() {
+                *other = None;
+                echo.count -= 1;
+            }
+            return;
+        }
+    }
+}
+
 fn close(lp: &mut Loop, echo: &mut Echo, slot: usize) {
+    release(lp, echo, slot);
     if let Some(c) = echo.conns.get_mut(slot).and_then(Option::take) {
-        let _ = lp.unregister(c.stream.as_raw_fd());
+        if c.starved {
+            echo.starved -= 1;
+        } else {
+            let _ = lp.unregister(c.stream.as_raw_fd());
+        }
         echo.count -= 1;
     }
     if echo.shutting_down && echo.count == 0 {
@@ -200,7 +285,9 @@ fn on_signal(lp: &mut Loop, echo: &mut Echo, _signo: i32, _t: Token) {
     for slot in 0..MAX_CONNS {
         let Some(c) = echo.conns.get_mut(slot).and_then(Option::as_mut) else { continue };
         c.eof = true;
-        if flush(c) || c.out.is_empty() {
+        let failed = flush(c, &mut echo.pool);
+        let pending = echo.pool.get(usize::from(c.buf)).map_or(0, ByteRing::len);
+        if failed || pending == 0 || c.starved {
             close(lp, echo, slot);
         } else {
             c.interest = Events::WRITE;
