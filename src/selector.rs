@@ -168,7 +168,11 @@ impl<B: Backend<N>, D: Copy, const N: usize> Selector<B, D, N> {
                 Ok(()) if clamped && self.ready.is_empty() => {}
                 Ok(()) => return Ok(self.ready.len()),
                 Err(e) if e == Errno::EINTR => self.ready.clear(),
-                Err(e) => return Err(Error::Os(e)),
+                Err(e) => {
+                    // Nothing from a failed wait is handed out.
+                    self.ready.clear();
+                    return Err(Error::Os(e));
+                }
             }
             if let Some(deadline) = deadline {
                 let now = time::now_ns();

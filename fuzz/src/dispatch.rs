@@ -47,6 +47,7 @@ const WORDS: usize = FD_SETSIZE / WORD_BITS;
 
 /// What the fake kernel reported at its last successful wait.
 #[derive(Default)]
+#[allow(clippy::large_enum_variant)]
 enum Output {
     #[default]
     None,

@@ -377,19 +377,8 @@ impl<B: Backend<N>> Run<B> {
         assert_eq!(self.sel.is_closed(), self.model.closed);
     }
 
-    fn dangling(m: &Model, pool: &[Channel], fd: RawFd) -> bool {
-        match Model::open_end(pool, fd) { None => true, Some((e, _)) => m.regs[&fd].watched != Some(e.file) || e.role == Role::PipeRead }
-    }
     fn select(&mut self) {
         let want = self.model.select(&self.pool);
-        {
-            use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-            static C: [AtomicUsize; 8] = [const { AtomicUsize::new(0) }; 8];
-            let w = self.model.which as usize;
-            match &want { Err(Error::Os(_)) => C[0].fetch_add(1, Relaxed), Ok(m) if m.is_empty() => C[1].fetch_add(1, Relaxed), Ok(m) => { for (k, e) in m.values() { if e.is_readable() { C[3].fetch_add(1, Relaxed); } if Self::dangling(&self.model, &self.pool, k.fd) { C[4+w].fetch_add(1, Relaxed); } } C[2].fetch_add(1, Relaxed) }, _ => 0 };
-            let t = C[7].fetch_add(1, Relaxed);
-            if t % 20000 == 0 { eprintln!("STATS ebadf={} empty={} nonempty={} readable={} dangling s/p/e={} {} {}", C[0].load(Relaxed), C[1].load(Relaxed), C[2].load(Relaxed), C[3].load(Relaxed), C[4].load(Relaxed), C[5].load(Relaxed), C[6].load(Relaxed)); }
-        }
         let got = self.sel.select(Some(Duration::ZERO)).map(|n| {
             let mut got = BTreeMap::new();
             while let Some((key, events)) = self.sel.next_ready() {
