@@ -1,324 +1,939 @@
 #!/usr/bin/env python3
-"""make bench: picosel's servers against mio, libev, a raw epoll loop and
-Python selectors, measured in one run, alternating servers over rounds.
+"""picosel benchmarks side by side: picosel's servers against mio, libev, a
+raw epoll loop in C and Python selectors, measured in one run with the same
+load generator, alternating servers over several rounds.
 
-Writes bench/REPORT.md and SVG charts beside it. Loopback only; every load
-is bounded in count and time. Run through `make bench` (it builds
-everything first); `--quick` makes a short smoke run.
+Writes bench/REPORT.md, SVG charts in bench/charts/ and the raw numbers in
+bench/out/results.json. Loopback only; every load is bounded in count and
+time. `make bench` builds everything first and runs this; `make bench-tools`
+only builds. Python 3 standard library only.
+
+  python3 bench/run.py            the full run (about 10 minutes on 2 cores)
+  python3 bench/run.py --quick    a short smoke run (about 2 minutes)
+  python3 bench/run.py --stand-in picosel's programs replaced by reference
+                                  servers (to test the harness without them)
+  python3 bench/run.py --only echo,chat,instr,idle,fds   some parts only
+
+Every server obeys one CLI contract: `--bind 127.0.0.1:0`, and the first
+stdout line is `listening on ADDR:PORT` (maybe followed by ` (BACKEND)`).
 """
 import argparse
 import json
 import os
+import platform
 import re
 import resource
+import select
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "bench")
-LOADGEN = os.path.join(ROOT, "bench/loadgen/target/release/loadgen")
-REL = os.path.join(ROOT, "target/static/x86_64-unknown-linux-gnu/release")
+BENCH = os.path.join(ROOT, "bench")
+OUT = os.path.join(BENCH, "out")
+# The report's folder: bench/ for a full run, bench/out/ (ignored by git)
+# for --quick, --only, --rounds and --stand-in runs, so that those never
+# overwrite the full report; --out chooses another. Charts go to charts/
+# inside it.
+REPORT_DIR = BENCH
+CHARTS = os.path.join(BENCH, "charts")
+# picosel's programs: the static build `make bench-tools` makes (as they
+# ship on a router), else a plain `cargo build --release -p picosel-programs`.
+PICOSEL_DIRS = [os.path.join(ROOT, "target/static/x86_64-unknown-linux-gnu/release"),
+                os.path.join(ROOT, "target/release")]
+REL = next((d for d in PICOSEL_DIRS if os.path.exists(os.path.join(d, "echo-server"))), PICOSEL_DIRS[0])
+PY = sys.executable
 
-ECHO = {
+# ----------------------------------------------------------------------------
+# The servers. The first entry of each table is the one the others are
+# compared with. A missing binary is skipped with a note in the report.
+ECHO_SERVERS = {
     "picosel": [f"{REL}/echo-server", "--backend", "epoll"],
-    "mio": [f"{ROOT}/bench/mio-echo/target/release/mio-echo"],
-    "libev": [f"{ROOT}/bench/out/libev_echo"],
-    "raw epoll (C)": [f"{ROOT}/bench/out/epoll_echo"],
-    "python selectors": [sys.executable, f"{ROOT}/bench/ref/py_echo.py"],
+    "mio": [f"{BENCH}/mio-echo/target/release/mio-echo"],
+    "libev": [f"{OUT}/libev_echo"],
+    "raw epoll (C)": [f"{OUT}/epoll_echo"],
+    "python selectors": [PY, f"{BENCH}/ref/py_echo.py"],
 }
-CHAT = {
-    "picosel": [f"{REL}/chat-server", "--max-clients", "1000"],
-    "libev": [f"{ROOT}/bench/out/libev_chat"],
-    "python selectors": [sys.executable, f"{ROOT}/bench/ref/py_chat.py"],
+CHAT_SERVERS = {
+    "picosel": [f"{REL}/chat-server", "--max-clients", "2000"],
+    "libev": [f"{OUT}/libev_chat"],
+    "python selectors": [PY, f"{BENCH}/ref/py_chat.py"],
+}
+# Tried when a server does not start with its command above (noted).
+FALLBACKS = {
+    "picosel": [[f"{REL}/chat-server", "--max-clients", "1000"]],
+}
+# picosel's echo-server with each backend, for the fd-scaling curve.
+PICOSEL_BACKENDS = {b: [f"{REL}/echo-server", "--backend", b] for b in ("select", "poll", "epoll")}
+# With --stand-in, reference servers play picosel's part (harness testing).
+STAND_INS = {
+    "echo": [f"{OUT}/epoll_echo"],
+    "chat": [f"{OUT}/libev_chat"],
+}
+LOADGENS = [f"{BENCH}/loadgen/target/release/loadgen", f"{REL}/loadgen"]
+
+# ----------------------------------------------------------------------------
+# The loads (full run; --quick scales them down).
+FULL = {
+    "rounds": 7,
+    "echo": [
+        {"name": "64 B", "tag": "64b", "conns": 100, "size": 64, "inflight": 2, "messages": 300_000},
+        {"name": "4 KiB", "tag": "4kib", "conns": 20, "size": 4096, "inflight": 4, "messages": 100_000},
+        {"name": "64 B, 1,000 connections", "tag": "64b-1000", "conns": 1000, "size": 64, "inflight": 1, "messages": 300_000},
+    ],
+    "chat": {"receivers": 100, "senders": 10, "lines": 1000},
+    "instr": {"conns": 10, "messages": 10_000, "python_messages": 2_000},
+    "idle": {"conns": 1000, "seconds": 10},
+    "fds": {"counts": [10, 100, 1000, 10000], "active": 4, "seconds": 3, "rounds": 3},
+}
+QUICK = {
+    "rounds": 1,
+    "echo": [
+        {"name": "64 B", "tag": "64b", "conns": 100, "size": 64, "inflight": 2, "messages": 50_000},
+        {"name": "4 KiB", "tag": "4kib", "conns": 20, "size": 4096, "inflight": 4, "messages": 20_000},
+        {"name": "64 B, 1,000 connections", "tag": "64b-1000", "conns": 1000, "size": 64, "inflight": 1, "messages": 50_000},
+    ],
+    "chat": {"receivers": 50, "senders": 5, "lines": 300},
+    "instr": {"conns": 10, "messages": 1_000, "python_messages": 300},
+    "idle": {"conns": 1000, "seconds": 2},
+    "fds": {"counts": [10, 100, 1000, 10000], "active": 4, "seconds": 1, "rounds": 1},
 }
 
+NOTES = []  # what was skipped or went wrong, for the report
 
-def raise_nofile():
+
+def note(msg):
+    NOTES.append(msg)
+    print(f"  note: {msg}", flush=True)
+
+
+# ----------------------------------------------------------------------------
+# Processes
+
+
+def raise_nofile(want=65536):
+    """Raises RLIMIT_NOFILE for this process and so for its children."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+            return want
+        except (ValueError, OSError):
+            pass
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+class LineReader:
+    """Lines from a pipe with a timeout (no buffering surprises)."""
+
+    def __init__(self, f):
+        self.fd, self.buf = f.fileno(), b""
+
+    def readline(self, timeout):
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode(errors="replace")
+
+
+class Failed(Exception):
+    pass
 
 
 class Server:
-    def __init__(self, cmd, wrap=()):
-        self.p = subprocess.Popen(list(wrap) + cmd + ["--bind", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        line = self.p.stdout.readline().decode()
-        m = re.match(r"listening on ([\d.]+):(\d+)", line)
+    """A server under test: started with --bind 127.0.0.1:0, its address
+    read from the first stdout line; stderr kept in a file."""
+
+    def __init__(self, cmd, wrap=(), timeout=15):
+        self.err = tempfile.TemporaryFile()
+        self.p = subprocess.Popen(list(wrap) + cmd + ["--bind", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=self.err)
+        line = LineReader(self.p.stdout).readline(timeout)
+        m = re.match(r"listening on (127\.[\d.]+):(\d+)", line or "")
         if not m:
+            time.sleep(0.1)
+            code = self.p.poll()
             self.stop()
-            raise RuntimeError(f"{cmd[0]}: unexpected first line {line!r}")
+            what = f"exited with {code}" if code is not None else f"printed {line!r} first"
+            raise Failed(f"`{' '.join(cmd)}` did not start ({what}); stderr: {self.stderr()!r}")
         self.addr = f"{m.group(1)}:{m.group(2)}"
 
     def cpu(self):
-        """User+system CPU seconds so far (the server process itself)."""
+        """CPU seconds (user + system) of the server process so far: the
+        run time of its threads from /proc/PID/task/*/schedstat (ns), or
+        utime + stime from /proc/PID/stat (10 ms ticks) without it."""
+        try:
+            total = 0
+            for t in os.listdir(f"/proc/{self.p.pid}/task"):
+                with open(f"/proc/{self.p.pid}/task/{t}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            return total / 1e9
+        except (OSError, ValueError, IndexError):
+            return self.cpu_ticks()
+
+    def cpu_ticks(self):
+        """utime + stime from /proc/PID/stat, in seconds."""
         with open(f"/proc/{self.p.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def status(self, key):
+    def kib(self, key):
+        """A /proc/PID/status figure in KiB (VmHWM: peak RSS, VmRSS: now)."""
         with open(f"/proc/{self.p.pid}/status") as f:
             for line in f:
                 if line.startswith(key + ":"):
                     return int(line.split()[1])
         return 0
 
-    def stop(self):
+    def switches(self):
+        """Context switches so far (voluntary + involuntary): wake-ups."""
+        n = 0
+        with open(f"/proc/{self.p.pid}/status") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                    n += int(line.split()[1])
+        return n
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stderr(self, limit=240):
+        """The start of what the server wrote to stderr (its error comes
+        before any usage text)."""
+        self.err.seek(0)
+        lines = [x.strip() for x in self.err.read().decode(errors="replace").splitlines() if x.strip()]
+        text = " / ".join(lines[:3])
+        return text if len(text) <= limit else text[:limit] + "…"
+
+    def stop(self, sig=signal.SIGTERM, wait=10):
         if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
+            self.p.send_signal(sig)
             try:
-                self.p.wait(10)
+                self.p.wait(wait)
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
+        self.p.stdout.close()
+
+
+def loadgen_path():
+    found = [p for p in LOADGENS if os.path.exists(p)]
+    return max(found, key=os.path.getmtime) if found else None
 
 
 def loadgen(*args, timeout=300):
-    out = subprocess.run([LOADGEN, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    lines = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
-    if out.returncode != 0 or not lines:
-        raise RuntimeError(f"loadgen {' '.join(map(str, args))}: {out.stderr.strip() or out.stdout.strip()}")
-    return lines[-1]
+    """Runs loadgen to the end; its last JSON line."""
+    cmd = [LOADGEN, *map(str, args)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Failed(f"loadgen {' '.join(map(str, args[:1]))} timed out after {timeout} s")
+    rows = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    if out.returncode != 0 or not rows:
+        raise Failed(f"loadgen {args[0]}: {(out.stderr.strip() or out.stdout.strip())[-300:]}")
+    return rows[-1]
 
 
-def available(cmd):
-    return os.path.exists(cmd[0]) and (cmd[0] != sys.executable or os.path.exists(cmd[1]))
+class Holder:
+    """loadgen idle --wait-go: holds connections; the caller samples the
+    server between the ready line, the go and the result line."""
+
+    def __init__(self, addr, conns, check, hold, active=0, size=64):
+        self.err = tempfile.TemporaryFile()
+        self.p = subprocess.Popen([LOADGEN, "idle", "--addr", addr, "--conns", str(conns), "--check", check,
+                                   "--hold-seconds", str(hold), "--active", str(active), "--size", str(size),
+                                   "--wait-go"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self.err)
+        self.out = LineReader(self.p.stdout)
+        self.hold = hold
+
+    def ready(self, timeout=150):
+        line = self.out.readline(timeout)
+        if not line:
+            raise Failed(f"idle clients did not get ready: {self.errors()}")
+        return json.loads(line)
+
+    def go(self):
+        self.p.stdin.write(b"go\n")
+        self.p.stdin.flush()
+        line = self.out.readline(self.hold + 60)
+        if not line:
+            raise Failed(f"idle clients gave no result: {self.errors()}")
+        return json.loads(line)
+
+    def errors(self):
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.err.seek(0)
+        text = self.err.read().decode(errors="replace").strip()[-300:]
+        return text or ("(no message; still running)" if self.p.poll() is None else f"exit {self.p.returncode}")
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.p.stdout.close()
+        self.err.close()
 
 
-def measure_echo(cfg, rounds):
-    res = {name: [] for name in ECHO if available(ECHO[name])}
-    for r in range(rounds):
-        for name in res:
-            s = Server(ECHO[name])
+def available(name, cmd):
+    exe = cmd[1] if cmd[0] == PY else cmd[0]
+    if os.path.exists(exe):
+        return True
+    note(f"{name}: `{exe}` is missing, skipped (build it with `make bench-tools`)")
+    return False
+
+
+def probe(kind, servers):
+    """Starts and stops each server once: a server that does not start is
+    tried with its fallback command, else left out with a note."""
+    ok = {}
+    for name, cmd in servers.items():
+        for i, c in enumerate([cmd] + FALLBACKS.get(name, []) if kind == "chat" else [cmd]):
             try:
-                c0 = s.cpu()
-                g = loadgen("echo", "--addr", s.addr, "--conns", cfg["conns"], "--size", cfg["size"], "--inflight", 1, "--messages", cfg["messages"], "--seconds", 120)
-                cpu = s.cpu() - c0
-                res[name].append({"rate": g["msgs_per_sec"], "p99": g["p99_us"], "cpu_per_m": cpu / g["messages"] * 1e6, "rss": s.status("VmHWM")})
+                Server(c).stop()
+            except Failed as e:
+                note(f"{kind}, {name}: {e}")
+                continue
+            if i:
+                note(f"{kind}, {name}: running `{' '.join(os.path.basename(x) for x in c)}` instead")
+            ok[name] = c
+            break
+    return ok
+
+
+def rotate(items, r):
+    items = list(items)
+    return items[r % len(items):] + items[:r % len(items)] if items else items
+
+
+# ----------------------------------------------------------------------------
+# Measurements
+
+
+def measure_echo(servers, load, rounds):
+    """Echo throughput, latency, server CPU per message and peak RSS."""
+    res = {name: [] for name in servers}
+    for r in range(rounds):
+        for name in rotate(servers, r):
+            try:
+                s = Server(servers[name])
+            except Failed as e:
+                note(f"echo {load['name']}, {name}: {e}")
+                continue
+            try:
+                c0, t0 = s.cpu(), s.cpu_ticks()
+                g = loadgen("echo", "--addr", s.addr, "--conns", load["conns"], "--size", load["size"],
+                            "--inflight", load["inflight"], "--messages", load["messages"], "--seconds", 240,
+                            timeout=300)
+                cpu, ticks = s.cpu() - c0, s.cpu_ticks() - t0
+                res[name].append({"rate": g["msgs_per_sec"], "p50": g["p50_us"], "p99": g["p99_us"],
+                                  "cpu_per_m": cpu / g["messages"] * 1e6, "cpu": cpu, "cpu_stat": ticks,
+                                  "hwm": s.kib("VmHWM"), "lg_cpu_per_m": g["loadgen_cpu_s"] / g["messages"] * 1e6})
+                print(f"  echo {load['name']} round {r + 1}: {name}: {g['msgs_per_sec']:,.0f} msg/s, "
+                      f"{cpu:.2f} s CPU", flush=True)
+            except Failed as e:
+                note(f"echo {load['name']}, {name}, round {r + 1}: {e}")
             finally:
                 s.stop()
-    return res
+    return {k: v for k, v in res.items() if v}
 
 
-def measure_chat(cfg, rounds):
-    res = {name: [] for name in CHAT if available(CHAT[name])}
+def measure_chat(servers, load, rounds):
+    """Chat deliveries per second, server CPU per delivery and peak RSS."""
+    res = {name: [] for name in servers}
     for r in range(rounds):
-        for name in res:
-            s = Server(CHAT[name])
+        for name in rotate(servers, r):
             try:
-                c0 = s.cpu()
-                g = loadgen("chat", "--addr", s.addr, "--receivers", cfg["receivers"], "--senders", cfg["senders"], "--lines", cfg["lines"], "--seconds", 240)
-                cpu = s.cpu() - c0
-                res[name].append({"rate": g["deliveries_per_sec"], "cpu_per_m": cpu / g["deliveries"] * 1e6, "rss": s.status("VmHWM")})
+                s = Server(servers[name])
+            except Failed as e:
+                note(f"chat, {name}: {e}")
+                continue
+            try:
+                c0, t0 = s.cpu(), s.cpu_ticks()
+                g = loadgen("chat", "--addr", s.addr, "--receivers", load["receivers"], "--senders",
+                            load["senders"], "--lines", load["lines"], "--seconds", 240, timeout=300)
+                cpu, ticks = s.cpu() - c0, s.cpu_ticks() - t0
+                res[name].append({"rate": g["deliveries_per_sec"], "cpu_per_m": cpu / g["deliveries"] * 1e6,
+                                  "cpu": cpu, "cpu_stat": ticks, "hwm": s.kib("VmHWM"),
+                                  "lg_cpu_per_m": g["loadgen_cpu_s"] / g["deliveries"] * 1e6})
+                print(f"  chat round {r + 1}: {name}: {g['deliveries_per_sec']:,.0f} deliveries/s, "
+                      f"{cpu:.2f} s CPU", flush=True)
+            except Failed as e:
+                note(f"chat, {name}, round {r + 1}: {e}")
             finally:
                 s.stop()
-    return res
+    return {k: v for k, v in res.items() if v}
 
 
-def total_instructions(out_file):
-    with open(out_file) as f:
+def callgrind_total(path):
+    with open(path) as f:
         for line in f:
-            if line.startswith("summary:") or line.startswith("totals:"):
+            if line.startswith(("summary:", "totals:")):
                 return int(line.split()[1])
-    raise RuntimeError(f"no totals in {out_file}")
+    raise Failed(f"no instruction total in {path}")
 
 
-def measure_instructions(msgs):
-    """User-space instructions per echoed message: two callgrind runs with
-    different message counts, so start-up and shutdown cancel out."""
-    res = {}
-    for name, cmd in ECHO.items():
-        if not available(cmd) or name == "python selectors":
-            continue
-        counts = []
-        for m in (msgs, 2 * msgs):
-            out = f"/tmp/picosel-callgrind-{os.getpid()}.out"
-            s = Server(cmd, wrap=("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "-q"))
-            try:
-                loadgen("echo", "--addr", s.addr, "--conns", 10, "--size", 64, "--inflight", 1, "--messages", m, "--seconds", 300)
-            finally:
-                s.p.send_signal(signal.SIGINT)
-                try:
-                    s.p.wait(60)
-                except subprocess.TimeoutExpired:
-                    s.p.kill()
-                    s.p.wait()
-            counts.append(total_instructions(out))
-            os.unlink(out)
-        res[name] = (counts[1] - counts[0]) / msgs
-    return res
-
-
-def measure_idle(conns, seconds, servers):
+def measure_instructions(servers, cfg):
+    """User-space instructions per echoed message under callgrind: runs of N
+    and 2N messages, so that start-up and shutdown cancel out; the fixed
+    part is reported as the baseline."""
     res = {}
     for name, cmd in servers.items():
-        if not available(cmd):
-            continue
-        s = Server(cmd)
+        n = cfg["python_messages"] if cmd[0] == PY else cfg["messages"]
+        totals = []
         try:
-            holder = subprocess.Popen([LOADGEN, "idle", "--addr", s.addr, "--conns", str(conns), "--seconds", str(seconds + 5)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            first = holder.stdout.readline()
-            if b"connected" not in first:
-                raise RuntimeError(f"{name}: idle clients did not connect")
-            time.sleep(1.0)  # let the accept burst settle
-            c0 = s.cpu()
-            time.sleep(seconds)
-            res[name] = {"cpu": s.cpu() - c0, "rss": s.status("VmRSS")}
-            holder.terminate()
-            holder.wait()
-        finally:
-            s.stop()
-    return res
-
-
-def measure_scaling(idle_counts, seconds):
-    res = {}
-    for backend in ("select", "poll", "epoll"):
-        for n in idle_counts:
-            s = Server([f"{REL}/echo-server", "--backend", backend])
-            try:
+            for m in (n, 2 * n):
+                fd, out = tempfile.mkstemp(prefix="callgrind-", suffix=".out")
+                os.close(fd)
+                s = Server(cmd, wrap=("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "-q"),
+                           timeout=120)
                 try:
-                    holder = subprocess.Popen([LOADGEN, "idle", "--addr", s.addr, "--conns", str(n), "--seconds", str(seconds + 30)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-                    holder.stdout.readline()
-                    time.sleep(0.5)
-                    c0 = s.cpu()
-                    g = loadgen("idle", "--addr", s.addr, "--conns", 0, "--active", 4, "--size", 64, "--seconds", seconds)
-                    res[(backend, n)] = (s.cpu() - c0) / g["messages"] * 1e6
+                    loadgen("echo", "--addr", s.addr, "--conns", cfg["conns"], "--size", 64, "--inflight", 1,
+                            "--messages", m, "--seconds", 500, timeout=560)
                 finally:
-                    holder.terminate()
-                    holder.wait()
-            except RuntimeError as e:
-                res[(backend, n)] = None
-                print(f"  {backend} @ {n}: {e}", file=sys.stderr)
-            finally:
-                s.stop()
+                    s.stop(wait=60)
+                totals.append(callgrind_total(out))
+                os.unlink(out)
+            per = (totals[1] - totals[0]) / n
+            res[name] = {"per_msg": per, "baseline": totals[0] - per * n, "n": n}
+            print(f"  callgrind: {name}: {per:,.0f} instructions/message", flush=True)
+        except (Failed, OSError) as e:
+            note(f"instructions, {name}: {e}")
     return res
+
+
+def measure_idle(servers, conns, seconds, check):
+    """CPU of a server holding `conns` idle connections for `seconds`, and
+    its RSS with them."""
+    res = {}
+    for name, cmd in servers.items():
+        try:
+            s = Server(cmd)
+        except Failed as e:
+            note(f"idle ({check}), {name}: {e}")
+            continue
+        h = None
+        try:
+            h = Holder(s.addr, conns, check, seconds)
+            ready = h.ready()
+            if ready["alive"] < conns:
+                note(f"idle ({check}), {name}: the server served {ready['alive']} of {conns} connections "
+                     f"({ready['closed']} closed by it){server_said(s)}")
+            time.sleep(0.5)  # let the accept burst settle
+            c0, w0 = s.cpu(), s.switches()
+            g = h.go()
+            res[name] = {"cpu": s.cpu() - c0, "wakeups": s.switches() - w0, "rss": s.kib("VmRSS"),
+                         "hwm": s.kib("VmHWM"), "alive": ready["alive"], "closed": g["closed"]}
+            print(f"  idle ({check}) {name}: {res[name]['cpu'] * 1e3:.1f} ms CPU, {res[name]['wakeups']} wake-ups, {res[name]['rss']:,} KiB", flush=True)
+        except Failed as e:
+            note(f"idle ({check}), {name}: {e}")
+        finally:
+            s.stop()  # the server first: its side keeps the TIME_WAITs
+            if h:
+                h.close()
+    return res
+
+
+def server_said(s):
+    text = s.stderr(200)
+    return f"; it said: {text!r}" if text else "; it wrote nothing to stderr"
+
+
+def measure_fds(backends, counts, active, seconds, rounds):
+    """Server CPU per echoed message with N registered connections (N -
+    `active` idle plus `active` busy echo clients), per backend; backends
+    alternate over rounds, the median is kept. A backend that cannot serve
+    N connections is not tried with more."""
+    runs, stop_at = {}, {}
+    for r in range(rounds):
+        for backend in rotate(backends, r):
+            for n in counts:
+                if n >= stop_at.get(backend, float("inf")):
+                    break
+                try:
+                    s = Server(backends[backend])
+                except Failed as e:
+                    note(f"fds, {backend} at {n}: {e}")
+                    stop_at[backend] = n
+                    break
+                h = None
+                try:
+                    h = Holder(s.addr, n - active, "echo", seconds, active=active)
+                    ready = h.ready()
+                    if ready["alive"] < n - active:
+                        runs[(backend, n)] = [{"refused": n - active - ready["alive"]}]
+                        note(f"fds, {backend}: the server served {ready['alive']:,} of {n - active:,} idle "
+                             f"connections{server_said(s)}; no larger counts tried")
+                        stop_at[backend] = n
+                        break
+                    time.sleep(0.3)
+                    c0 = s.cpu()
+                    g = h.go()
+                    cpu = s.cpu() - c0
+                    if g["messages"] == 0:
+                        raise Failed("no messages echoed")
+                    runs.setdefault((backend, n), []).append(
+                        {"us_per_msg": cpu / g["messages"] * 1e6, "rate": g["msgs_per_sec"], "p99": g["p99_us"]})
+                    print(f"  fds round {r + 1}: {backend} {n}: {cpu / g['messages'] * 1e6:.2f} µs CPU/msg, "
+                          f"{g['msgs_per_sec']:,.0f} msg/s", flush=True)
+                except Failed as e:
+                    note(f"fds, {backend} at {n}, round {r + 1}: {e}")
+                    stop_at[backend] = n
+                    break
+                finally:
+                    s.stop()
+                    if h:
+                        h.close()
+    res = {}
+    for key, rows in runs.items():
+        if "refused" in rows[0]:
+            res[key] = rows[0]
+        else:
+            res[key] = {k: med(rows, k) for k in ("us_per_msg", "rate", "p99")}
+            res[key]["runs"] = len(rows)
+    return res
+
+
+# ----------------------------------------------------------------------------
+# Charts (hand-written SVG)
+
+COLORS = ["#d9534f", "#5b8ff9", "#5cb85c", "#f0ad4e", "#9467bd", "#8c564b"]
+
+
+def esc(s):
+    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def svg_bars(path, title, unit, rows, fmt="{:,.2f}"):
+    """Horizontal bars: rows = [(label, median, low, high)]; low/high draw
+    the range over rounds."""
+    rows = [r for r in rows if r[1] is not None]
+    if not rows:
+        return False
+    w, left, right, bar, gap = 720, 190, 150, 22, 12
+    h = 56 + len(rows) * (bar + gap) + 10
+    top = max(max(r[1], r[3] if r[3] is not None else 0) for r in rows) or 1
+    # One bar far beyond the rest (Python's instructions) is cut short with
+    # a break mark, so that the others stay readable.
+    meds = sorted(r[1] for r in rows)
+    if len(meds) > 1 and meds[-1] > 6 * max(meds[-2], 1e-12):
+        top = 2.5 * max(max(r[1], r[3] or 0) for r in rows if r[1] < meds[-1])
+    scale = (w - left - right) / top
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+           f'font-family="sans-serif" font-size="13">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="12" y="24" font-size="15" font-weight="bold">{esc(title)}</text>',
+           f'<line x1="{left}" y1="40" x2="{left}" y2="{h - 10}" stroke="#888"/>']
+    for i, (label, v, lo, hi) in enumerate(rows):
+        y = 46 + i * (bar + gap)
+        color = COLORS[0] if label.startswith("picosel") else COLORS[1]
+        out.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{esc(label)}</text>')
+        cut = v > top
+        out.append(f'<rect x="{left}" y="{y}" width="{max(min(v, top) * scale, 1):.1f}" height="{bar}" '
+                   f'fill="{color}"/>')
+        if cut:
+            bx = left + top * scale * 0.8
+            out.append(f'<path d="M{bx - 4:.1f},{y + bar + 2} l6,{-bar - 4} m4,0 l-6,{bar + 4}" stroke="white" '
+                       'stroke-width="3"/>')
+            lo = hi = None
+            v_end = top
+        else:
+            v_end = None
+        if lo is not None and hi is not None and hi > lo and hi <= top:
+            out.append(f'<line x1="{left + lo * scale:.1f}" y1="{y + bar / 2}" x2="{left + hi * scale:.1f}" '
+                       f'y2="{y + bar / 2}" stroke="black" stroke-width="1.5"/>')
+        end = (v_end if v_end is not None else max(v, hi or 0)) * scale
+        out.append(f'<text x="{left + end + 6:.1f}" y="{y + 16}">{esc(fmt.format(v))} {esc(unit)}'
+                   f'{" (bar cut)" if cut else ""}</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    return True
+
+
+def svg_lines(path, title, ylabel, series, xs, refused=()):
+    """Lines over log-scaled axes: series = {name: {x: y}}; `refused` lists
+    (name, x) points the server refused, marked with a cross."""
+    import math
+    pts_all = [y for s in series.values() for y in s.values() if y]
+    if not pts_all:
+        return False
+    w, h, l, r, t, b = 720, 420, 80, 150, 48, 56
+    y0 = math.floor(math.log10(min(pts_all)))
+    y1 = math.ceil(math.log10(max(pts_all)))
+    if y1 == y0:
+        y1 += 1
+    lx = [math.log10(x) for x in xs]
+    x0, x1 = min(lx), max(lx)
+
+    def px(x):
+        return l + (w - l - r) * ((math.log10(x) - x0) / ((x1 - x0) or 1))
+
+    def py(y):
+        return h - b - (h - b - t) * (math.log10(y) - y0) / (y1 - y0)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="12" y="24" font-size="15" font-weight="bold">{esc(title)}</text>',
+           f'<line x1="{l}" y1="{h - b}" x2="{w - r}" y2="{h - b}" stroke="black"/>',
+           f'<line x1="{l}" y1="{t}" x2="{l}" y2="{h - b}" stroke="black"/>',
+           f'<text x="16" y="{t - 10}">{esc(ylabel)} (log scale)</text>',
+           f'<text x="{(l + w - r) / 2:.0f}" y="{h - 14}" text-anchor="middle">registered connections '
+           f'(log scale)</text>']
+    for x in xs:
+        out.append(f'<line x1="{px(x):.1f}" y1="{h - b}" x2="{px(x):.1f}" y2="{h - b + 5}" stroke="black"/>')
+        out.append(f'<text x="{px(x):.1f}" y="{h - b + 19}" text-anchor="middle">{x:,}</text>')
+    for k in range(y0, y1 + 1):
+        for m in (1, 2, 5):
+            v = m * 10 ** k
+            if v > 10 ** y1:
+                break
+            major = m == 1
+            out.append(f'<line x1="{l}" y1="{py(v):.1f}" x2="{w - r}" y2="{py(v):.1f}" '
+                       f'stroke="{"#ccc" if major else "#eee"}"/>')
+            out.append(f'<text x="{l - 6}" y="{py(v) + 4:.1f}" text-anchor="end" '
+                       f'fill="{"black" if major else "#888"}">{v:g}</text>')
+    styles = {"select": ("#f0ad4e", "6,4"), "poll": ("#5b8ff9", ""), "epoll": ("#d9534f", "")}
+    order = {name: i for i, name in enumerate(series)}
+    # select last, so its dashes show where it runs along poll.
+    for name, s in sorted(series.items(), key=lambda kv: kv[0] == "select"):
+        i = order[name]
+        color, dash = styles.get(name, (COLORS[(i + 1) % len(COLORS)], ""))
+        pts = [(px(x), py(s[x])) for x in xs if s.get(x)]
+        if len(pts) > 1:
+            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2.5" stroke-dasharray="{dash}" '
+                       'points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + '"/>')
+        for x, y in pts:
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{color}"/>')
+        for rn, rx in refused:
+            if rn == name:
+                cx, cy = px(rx), t + 14 + 16 * i
+                out.append(f'<path d="M{cx - 5:.1f},{cy - 5} l10,10 m0,-10 l-10,10" stroke="{color}" '
+                           'stroke-width="2.5"/>')
+                out.append(f'<text x="{cx - 10:.1f}" y="{cy + 4}" text-anchor="end" fill="{color}">'
+                           f'{esc(name)}: refused</text>')
+        out.append(f'<line x1="{w - r + 14}" y1="{t + 10 + 20 * i}" x2="{w - r + 34}" y2="{t + 10 + 20 * i}" '
+                   f'stroke="{color}" stroke-width="2.5" stroke-dasharray="{dash}"/>')
+        out.append(f'<text x="{w - r + 40}" y="{t + 14 + 20 * i}">{esc(name)}</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    return True
+
+
+# ----------------------------------------------------------------------------
+# Report
 
 
 def med(rows, key):
     return statistics.median(r[key] for r in rows)
 
 
-def svg_bars(path, title, unit, values):
-    w, h, left, bar = 640, 40 + 34 * len(values), 170, 24
-    top = max(values.values()) or 1
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="13">',
-           f'<text x="10" y="22" font-weight="bold">{title}</text>']
-    for i, (name, v) in enumerate(values.items()):
-        y = 40 + i * 34
-        length = (w - left - 110) * v / top
-        color = "#d9534f" if name == "picosel" else "#5b8ff9"
-        out.append(f'<text x="10" y="{y + 17}">{name}</text>')
-        out.append(f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar}" fill="{color}"/>')
-        out.append(f'<text x="{left + length + 6:.1f}" y="{y + 17}">{v:,.1f} {unit}</text>')
-    out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+def spread(rows, key):
+    vals = [r[key] for r in rows]
+    return min(vals), max(vals)
 
 
-def svg_lines(path, title, unit, series, xs):
-    w, h, l, r, t, b = 640, 360, 70, 120, 40, 50
-    vals = [v for s in series.values() for v in s if v is not None]
-    top = max(vals) * 1.1 if vals else 1
-    xpos = {x: l + (w - l - r) * i / max(1, len(xs) - 1) for i, x in enumerate(xs)}
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
-           f'<text x="10" y="22" font-weight="bold">{title}</text>',
-           f'<line x1="{l}" y1="{h - b}" x2="{w - r}" y2="{h - b}" stroke="black"/>',
-           f'<line x1="{l}" y1="{t}" x2="{l}" y2="{h - b}" stroke="black"/>',
-           f'<text x="{l - 60}" y="{t - 8}">{unit}</text>',
-           f'<text x="{(w - r) / 2}" y="{h - 12}">idle connections (log scale)</text>']
-    for x in xs:
-        out.append(f'<text x="{xpos[x] - 12:.0f}" y="{h - b + 16}">{x:,}</text>')
-    for k in range(5):
-        v = top * k / 4
-        y = h - b - (h - b - t) * k / 4
-        out.append(f'<text x="{l - 50}" y="{y + 4:.0f}">{v:.1f}</text>')
-    colors = {"select": "#f0ad4e", "poll": "#5b8ff9", "epoll": "#d9534f"}
-    for i, (name, s) in enumerate(series.items()):
-        pts = [(xpos[x], h - b - (h - b - t) * v / top) for x, v in zip(xs, s) if v is not None]
-        if pts:
-            out.append(f'<polyline fill="none" stroke="{colors.get(name, "black")}" stroke-width="2" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}"/>')
-        out.append(f'<text x="{w - r + 10}" y="{t + 20 + 18 * i}" fill="{colors.get(name, "black")}">{name}</text>')
-    out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+def ratio(v, base):
+    return f"{v / base:.2f}" if base and v is not None else "–"
+
+
+def versions():
+    def run(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+
+    v = {"rustc": run(["rustc", "--version"]), "gcc": run(["gcc", "--version"]),
+         "python": platform.python_version(), "kernel": platform.release()}
+    v["libev"] = run(["dpkg-query", "-W", "-f=${Version}", "libev-dev"])
+    v["valgrind"] = run(["valgrind", "--version"])
+    try:
+        lock = open(f"{BENCH}/mio-echo/Cargo.lock").read()
+        m = re.search(r'name = "mio"\nversion = "([^"]+)"', lock)
+        v["mio"] = m.group(1) if m else "?"
+    except OSError:
+        v["mio"] = "?"
+    try:
+        cpu = open("/proc/cpuinfo").read()
+        m = re.search(r"model name\s*:\s*(.+)", cpu)
+        v["cpu"] = m.group(1).strip() if m else platform.machine()
+    except OSError:
+        v["cpu"] = platform.machine()
+    return v
+
+
+def loadgen_line(rows, unit):
+    vals = [r["lg_cpu_per_m"] for rr in rows.values() for r in rr if "lg_cpu_per_m" in r]
+    if not vals:
+        return ""
+    return (f"The load generator itself used {statistics.median(vals):.2f} s CPU per 1M {unit} (median over all "
+            f"runs; range {min(vals):.2f}–{max(vals):.2f}) on the same cores.")
+
+
+def glance(cfg, res, base):
+    """One table of ratios to picosel: a row per measurement, a column per
+    server."""
+    rows = []
+    for i, load in enumerate(cfg["echo"]):
+        r = res["echo"][i]
+        rows.append((f"echo {load['name']}: server CPU per message", {n: med(v, "cpu_per_m") for n, v in r.items()}))
+    for i, load in enumerate(cfg["echo"]):
+        r = res["echo"][i]
+        rows.append((f"echo {load['name']}: messages/s", {n: med(v, "rate") for n, v in r.items()}))
+    rows.append(("chat: server CPU per delivery", {n: med(v, "cpu_per_m") for n, v in res["chat"].items()}))
+    rows.append(("chat: deliveries/s", {n: med(v, "rate") for n, v in res["chat"].items()}))
+    rows.append(("user-space instructions per echoed message", {n: v["per_msg"] for n, v in res["instr"].items()}))
+    rows.append((f"RSS with {cfg['idle']['conns']:,} idle echo connections",
+                 {n: v["rss"] for n, v in res["idle_echo"].items()}))
+    rows.append((f"RSS with {cfg['idle']['conns']:,} chat clients", {n: v["rss"] for n, v in res["idle_chat"].items()}))
+    rows = [(label, vals) for label, vals in rows if vals.get(base)]
+    if not rows:
+        return []
+    names = []
+    for _, vals in rows:
+        names += [n for n in vals if n not in names and n != base]
+    out = ["## At a glance", "", "Each figure ÷ picosel's in the same run (medians). For CPU, instructions and "
+           "memory below 1.00 means the other server needs less than picosel; for throughput above 1.00 means "
+           "it is faster.", "", "| measurement | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for label, vals in rows:
+        out.append(f"| {label} | " + " | ".join(ratio(vals.get(n), vals[base]) if n in vals else "–"
+                                                for n in names) + " |")
+    return out + [""]
+
+
+def write_report(cfg, res, quick, stand_in, elapsed, nofile):
+    base = "picosel (stand-in)" if stand_in else "picosel"
+    v = versions()
+    L = ["# picosel benchmarks: side by side with mio, libev, a raw epoll loop and Python selectors", "",
+         f"Written by `bench/run.py`{' --quick' if quick else ''} (`make bench`) on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+         f"in {elapsed / 60:.1f} minutes: {os.cpu_count()} cores ({esc(v['cpu'])}), Linux {v['kernel']}, "
+         f"{esc(v['rustc'])}, {esc(v['gcc'])}, libev {v['libev']}, mio {v['mio']}, Python {v['python']}, "
+         f"{esc(v['valgrind'])}. RLIMIT_NOFILE {nofile}. picosel's programs from `{os.path.relpath(REL, ROOT)}`.", ""]
+    if stand_in:
+        L += ["> **Stand-in run:** picosel's programs were replaced by reference servers (echo: the raw epoll "
+              "server, chat: the libev server) to test the harness. These are not picosel's numbers.", ""]
+    L += ["How to read it: everything runs over loopback on the same 2 shared cores, the load generator included "
+          "(one thread, std + libc epoll, every echoed byte and every chat line verified). Throughput is therefore "
+          "bounded by the load generator as much as by the server; **server CPU time per message** and **instructions per message** (callgrind) are the figures that separate the "
+          "servers. CPU time is the run time of the server's threads from `/proc/PID/task/*/schedstat` (ns "
+          "resolution; `/proc/PID/stat` utime+stime, kept in `bench/out/results.json` as `cpu_stat`, agrees within "
+          "its 10 ms ticks); peak RSS is VmHWM from `/proc/PID/status`. Medians over alternating rounds (server order rotated each round); ranges in the charts are "
+          "min–max over rounds. Ratios are *server ÷ picosel*, so below 1.00 means less than picosel (better for "
+          "CPU, memory and latency, worse for throughput).", ""]
+    L += glance(cfg, res, base)
+    if NOTES:
+        L += ["## Notes", ""] + [f"- {esc(n)}" for n in NOTES] + [""]
+
+    charts = []
+    for i, load in enumerate(cfg["echo"]):
+        rows = res["echo"][i]
+        pb = rows.get(base)
+        L += [f"## Echo, {load['size']:,}-byte messages: {load['conns']:,} connections, {load['inflight']} in flight each, "
+              f"{load['messages']:,} messages per run, {len(next(iter(rows.values()), []))} round(s)", ""]
+        if not rows:
+            L += ["No results.", ""]
+            continue
+        L += ["| server | messages/s | ÷ picosel | p50 µs | p99 µs | server CPU s / 1M msgs | ÷ picosel "
+              "| peak RSS KiB | ÷ picosel |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, rr in rows.items():
+            rate, cpu, hwm = med(rr, "rate"), med(rr, "cpu_per_m"), med(rr, "hwm")
+            L.append(f"| {name} | {rate:,.0f} | {ratio(rate, pb and med(pb, 'rate'))} | {med(rr, 'p50'):,.0f} | "
+                     f"{med(rr, 'p99'):,.0f} | {cpu:.2f} | {ratio(cpu, pb and med(pb, 'cpu_per_m'))} | "
+                     f"{hwm:,.0f} | {ratio(hwm, pb and med(pb, 'hwm'))} |")
+        L += ["", loadgen_line(rows, "messages")]
+        tag = load["tag"]
+        if svg_bars(f"{CHARTS}/echo-{tag}-cpu.svg", f"Echo {load['name']}: server CPU seconds per 1M messages "
+                    "(lower is better)", "s", [(n, med(r, "cpu_per_m"), *spread(r, "cpu_per_m")) for n, r in rows.items()]):
+            L += ["", f"![echo {load['name']} CPU per message](charts/echo-{tag}-cpu.svg)"]
+        if svg_bars(f"{CHARTS}/echo-{tag}-rate.svg", f"Echo {load['name']}: messages per second (higher is better)",
+                    "msg/s", [(n, med(r, "rate"), *spread(r, "rate")) for n, r in rows.items()], fmt="{:,.0f}"):
+            L += ["", f"![echo {load['name']} throughput](charts/echo-{tag}-rate.svg)"]
+        L.append("")
+
+    ch, c = res["chat"], cfg["chat"]
+    total = c["receivers"] + c["senders"]
+    L += [f"## Chat: {c['receivers']} receivers + {c['senders']} senders × {c['lines']:,} lines "
+          f"({c['lines'] * c['senders'] * (total - 1):,} deliveries per run, each checked for order, loss and "
+          "duplicates)", ""]
+    if ch:
+        pb = ch.get(base)
+        L += ["| server | deliveries/s | ÷ picosel | server CPU s / 1M deliveries | ÷ picosel | peak RSS KiB | ÷ picosel |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, rr in ch.items():
+            rate, cpu, hwm = med(rr, "rate"), med(rr, "cpu_per_m"), med(rr, "hwm")
+            L.append(f"| {name} | {rate:,.0f} | {ratio(rate, pb and med(pb, 'rate'))} | {cpu:.2f} | "
+                     f"{ratio(cpu, pb and med(pb, 'cpu_per_m'))} | {hwm:,.0f} | {ratio(hwm, pb and med(pb, 'hwm'))} |")
+        L += ["", loadgen_line(ch, "deliveries")]
+        if svg_bars(f"{CHARTS}/chat-cpu.svg", "Chat: server CPU seconds per 1M deliveries (lower is better)", "s",
+                    [(n, med(r, "cpu_per_m"), *spread(r, "cpu_per_m")) for n, r in ch.items()]):
+            L += ["", "![chat CPU per delivery](charts/chat-cpu.svg)"]
+    else:
+        L.append("No results.")
+    L.append("")
+
+    ins, ic = res["instr"], cfg["instr"]
+    L += ["## User-space instructions per echoed message (callgrind)", "",
+          f"Each server runs under `valgrind --tool=callgrind` twice, echoing N and 2N 64-byte messages over "
+          f"{ic['conns']} connections (one in flight each; N = {ic['messages']:,}, {ic['python_messages']:,} for "
+          "Python); instructions per message = (total(2N) − total(N)) / N, so start-up and shutdown cancel out, "
+          "and the baseline is what is left of total(N). Counts instructions in user space only (the server's own "
+          "code, its libraries and libc; not the kernel's work in the syscalls). Deterministic, unlike the timings.", ""]
+    if ins:
+        pi = ins.get(base, {}).get("per_msg")
+        L += ["| server | instructions / message | ÷ picosel | start-up + shutdown baseline |", "|---|---:|---:|---:|"]
+        for name, r in ins.items():
+            L.append(f"| {name} | {r['per_msg']:,.0f} | {ratio(r['per_msg'], pi)} | {r['baseline']:,.0f} |")
+        if svg_bars(f"{CHARTS}/instructions.svg", "User-space instructions per echoed message (lower is better)", "",
+                    [(n, r["per_msg"], None, None) for n, r in ins.items()], fmt="{:,.0f}"):
+            L += ["", "![instructions per message](charts/instructions.svg)"]
+    else:
+        L.append("No results.")
+    L.append("")
+
+    ic = cfg["idle"]
+    for key, title in (("idle_echo", "echo servers"), ("idle_chat", "chat servers (1,000 connected chat clients)")):
+        rows = res[key]
+        L += [f"## Idle: {title}, {ic['conns']:,} idle connections held for {ic['seconds']} s", ""]
+        if not rows:
+            L += ["No results.", ""]
+            continue
+        pb = rows.get(base)
+        L += ["| server | CPU ms while idle | wake-ups while idle | RSS KiB with the connections | ÷ picosel "
+              "| peak RSS KiB | served |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, r in rows.items():
+            L.append(f"| {name} | {r['cpu'] * 1e3:.2f} | {r['wakeups']:,} | {r['rss']:,} | {ratio(r['rss'], pb and pb['rss'])} | "
+                     f"{r['hwm']:,} | {r['alive']:,} |")
+        if svg_bars(f"{CHARTS}/{key}-rss.svg", f"RSS with {ic['conns']:,} connections, {title.split(' (')[0]} "
+                    "(lower is better)", "KiB", [(n, r["rss"], None, None) for n, r in rows.items()], fmt="{:,.0f}"):
+            L += ["", f"![{key} RSS](charts/{key}-rss.svg)"]
+        L.append("")
+
+    fc, fr = cfg["fds"], res["fds"]
+    xs = fc["counts"]
+    L += ["## Cost per message as registered connections grow (picosel echo-server, select / poll / epoll)", "",
+          f"N registered connections: N − {fc['active']} idle (each pinged once first, so every one is known to be "
+          f"registered) plus {fc['active']} active echo clients for {fc['seconds']} s; median of {fc['rounds']} "
+          "alternating round(s). Server CPU µs per echoed message (lower is better). select(2) cannot watch fds ≥ FD_SETSIZE (1024): that backend refuses them, "
+          "so its curve stops before 10,000.", ""]
+    backends = list(res.get("fd_backends", []))
+    if fr:
+        L += ["| backend | " + " | ".join(f"{x:,}" for x in xs) + " |", "|---|" + "---:|" * len(xs)]
+        for b in backends:
+            cells = []
+            for x in xs:
+                r = fr.get((b, x))
+                cells.append("–" if r is None else ("refused" if "refused" in r else f"{r['us_per_msg']:.2f}"))
+            L.append(f"| {b} | " + " | ".join(cells) + " |")
+        series = {b: {x: fr[(b, x)].get("us_per_msg") for x in xs if (b, x) in fr} for b in backends}
+        if svg_lines(f"{CHARTS}/fd-scaling.svg", "picosel echo-server: server CPU µs per message vs registered fds",
+                     "server CPU µs per message", series, xs,
+                     refused=[k for k, v in fr.items() if "refused" in v]):
+            L += ["", "![cost per message as fds grow](charts/fd-scaling.svg)"]
+    else:
+        L.append("No results.")
+    L.append("")
+    with open(f"{REPORT_DIR}/REPORT.md", "w") as f:
+        f.write("\n".join(L))
+    return "\n".join(L)
+
+
+# ----------------------------------------------------------------------------
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    global LOADGEN, REPORT_DIR, CHARTS
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short smoke run")
+    ap.add_argument("--stand-in", action="store_true", help="reference servers play picosel's part")
+    ap.add_argument("--only", default="echo,chat,instr,idle,fds", help="comma-separated parts to run")
+    ap.add_argument("--rounds", type=int, help="override the number of rounds")
+    ap.add_argument("--out", help="folder for REPORT.md and charts/ (default: bench/ for a full run, "
+                    "else bench/out/)")
     a = ap.parse_args()
-    raise_nofile()
-    q = a.quick
-    rounds = 1 if q else 5
-    echo_cfg = {"conns": 50, "size": 64, "messages": 20_000 if q else 200_000}
-    chat_cfg = {"receivers": 50, "senders": 5, "lines": 100 if q else 1000}
+    full = not (a.quick or a.stand_in or a.rounds or a.only != ap.get_default("only"))
+    REPORT_DIR = os.path.abspath(a.out) if a.out else (BENCH if full else OUT)
+    CHARTS = os.path.join(REPORT_DIR, "charts")
+    parts = set(a.only.split(","))
+    cfg = QUICK if a.quick else FULL
+    rounds = a.rounds or cfg["rounds"]
+    nofile = raise_nofile()
+    LOADGEN = loadgen_path()
+    if not LOADGEN:
+        sys.exit("bench/run.py: loadgen is not built; run `make bench-tools` (or `make bench`)")
+    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(CHARTS, exist_ok=True)
+    for f in os.listdir(CHARTS):
+        if f.endswith(".svg"):
+            os.unlink(os.path.join(CHARTS, f))
+
+    echo, chat, backends = dict(ECHO_SERVERS), dict(CHAT_SERVERS), dict(PICOSEL_BACKENDS)
+    if a.stand_in:
+        del echo["picosel"], chat["picosel"]
+        echo = {"picosel (stand-in)": STAND_INS["echo"], **echo}
+        chat = {"picosel (stand-in)": STAND_INS["chat"], **chat}
+        backends = {"epoll (stand-in)": STAND_INS["echo"]}
+    echo_parts, chat_parts = parts & {"echo", "instr", "idle"}, parts & {"chat", "idle"}
+    echo = probe("echo", {n: c for n, c in echo.items() if available(f"echo, {n}", c)}) if echo_parts else {}
+    chat = probe("chat", {n: c for n, c in chat.items() if available(f"chat, {n}", c)}) if chat_parts else {}
+    backends = {b: c for b, c in backends.items() if available(f"fds, picosel {b}", c)} if "fds" in parts else {}
+    if "instr" in parts and subprocess.run(["sh", "-c", "command -v valgrind"], capture_output=True).returncode:
+        note("valgrind is not installed: no instruction counts (make bench installs it)")
+        parts.discard("instr")
+
     started = time.time()
-    print("echo ...", flush=True)
-    echo = measure_echo(echo_cfg, rounds)
-    print("chat ...", flush=True)
-    chat = measure_chat(chat_cfg, rounds)
-    print("instructions (callgrind) ...", flush=True)
-    instr = measure_instructions(2_000 if q else 20_000)
-    print("idle ...", flush=True)
-    idle_s = 2 if q else 10
-    idle = measure_idle(1000, idle_s, {**ECHO, **{f"{k} (chat)": v for k, v in CHAT.items()}})
-    print("fd scaling ...", flush=True)
-    xs = [10, 100, 1000] if q else [10, 100, 1000, 10000]
-    scaling = measure_scaling(xs, 1 if q else 3)
+    res = {"echo": [{} for _ in cfg["echo"]], "chat": {}, "instr": {}, "idle_echo": {}, "idle_chat": {},
+           "fds": {}, "fd_backends": list(backends)}
+    if "echo" in parts:
+        for i, load in enumerate(cfg["echo"]):
+            print(f"echo {load['name']} ...", flush=True)
+            res["echo"][i] = measure_echo(echo, load, rounds)
+    if "chat" in parts:
+        print("chat ...", flush=True)
+        res["chat"] = measure_chat(chat, cfg["chat"], rounds)
+    if "instr" in parts:
+        print("instructions (callgrind) ...", flush=True)
+        res["instr"] = measure_instructions(echo, cfg["instr"])
+    if "idle" in parts:
+        print("idle ...", flush=True)
+        res["idle_echo"] = measure_idle(echo, cfg["idle"]["conns"], cfg["idle"]["seconds"], "echo")
+        res["idle_chat"] = measure_idle(chat, cfg["idle"]["conns"], cfg["idle"]["seconds"], "chat")
+    if "fds" in parts:
+        print("fd scaling ...", flush=True)
+        fc = cfg["fds"]
+        res["fds"] = measure_fds(backends, fc["counts"], fc["active"], fc["seconds"], fc["rounds"])
     elapsed = time.time() - started
 
-    def ratio(v, base):
-        return f"{v / base:.2f}x" if base else "-"
-
-    pe = med(echo["picosel"], "rate") if echo.get("picosel") else 0
-    pcpu = med(echo["picosel"], "cpu_per_m") if echo.get("picosel") else 0
-    lines = ["# picosel benchmark report", "",
-             f"Produced by `make bench` ({'quick run' if q else f'{rounds} alternating rounds'}) in {elapsed / 60:.1f} minutes on "
-             f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}. Loopback only. Medians over rounds; ratios are to picosel "
-             "measured in the same run. The machine is shared and noisy: throughput figures are bounded by the single-threaded "
-             "load generator on the same 2 cores, so the server CPU time per message and the instruction counts are the "
-             "figures that separate the servers.", "",
-             f"## Echo: {echo_cfg['conns']} connections, {echo_cfg['size']}-byte messages, 1 in flight each, {echo_cfg['messages']:,} messages", "",
-             "| server | messages/s | picosel / it | server CPU s per 1M msgs | it / picosel | p99 latency µs | peak RSS KiB |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for name, rows in echo.items():
-        rate, cpu = med(rows, "rate"), med(rows, "cpu_per_m")
-        lines.append(f"| {name} | {rate:,.0f} | {ratio(pe, rate)} | {cpu:.2f} | {ratio(cpu, pcpu)} | {med(rows, 'p99'):.0f} | {med(rows, 'rss'):,.0f} |")
-    pc = med(chat["picosel"], "rate") if chat.get("picosel") else 0
-    pccpu = med(chat["picosel"], "cpu_per_m") if chat.get("picosel") else 0
-    lines += ["", f"## Chat: {chat_cfg['receivers']} receivers + {chat_cfg['senders']} senders x {chat_cfg['lines']:,} lines, every delivery checked (order, loss, duplicates)", "",
-              "| server | deliveries/s | picosel / it | server CPU s per 1M deliveries | it / picosel | peak RSS KiB |", "|---|---:|---:|---:|---:|---:|"]
-    for name, rows in chat.items():
-        rate, cpu = med(rows, "rate"), med(rows, "cpu_per_m")
-        lines.append(f"| {name} | {rate:,.0f} | {ratio(pc, rate)} | {cpu:.2f} | {ratio(cpu, pccpu)} | {med(rows, 'rss'):,.0f} |")
-    pi = instr.get("picosel")
-    lines += ["", "## User-space instructions per echoed message (callgrind)", "",
-              "Two runs per server (N and 2N messages over 10 connections); the difference divided by N, so start-up cancels out. "
-              "Deterministic, unlike timings on this machine.", "",
-              "| server | instructions / message | picosel / it |", "|---|---:|---:|"]
-    for name, v in instr.items():
-        lines.append(f"| {name} | {v:,.0f} | {ratio(pi, v) if pi else '-'} |")
-    lines += ["", f"## Idle: 1,000 idle connections for {idle_s} s", "",
-              "| server | CPU seconds while idle | RSS KiB with 1,000 connections |", "|---|---:|---:|"]
-    for name, v in idle.items():
-        lines.append(f"| {name} | {v['cpu']:.2f} | {v['rss']:,} |")
-    lines += ["", "## Cost per message as registered fds grow (picosel echo-server, 4 active clients)", "",
-              "Server CPU µs per echoed message with N idle connections registered. select refuses fds >= 1024 "
-              "(FD_SETSIZE) with its clear error, so it has no 10,000 point.", "",
-              "| backend | " + " | ".join(f"{x:,} idle" for x in xs) + " |", "|---|" + "---:|" * len(xs)]
-    for b in ("select", "poll", "epoll"):
-        cells = [("-" if scaling.get((b, x)) is None else f"{scaling[(b, x)]:.1f}") for x in xs]
-        lines.append(f"| {b} | " + " | ".join(cells) + " |")
-    lines += ["", "![echo CPU per message](echo-cpu.svg)", "", "![cost per message as fds grow](fd-scaling.svg)", ""]
-    with open(os.path.join(OUT, "REPORT.md"), "w") as f:
-        f.write("\n".join(lines))
-    svg_bars(os.path.join(OUT, "echo-cpu.svg"), "Echo: server CPU seconds per 1M messages (lower is better)", "s",
-             {n: med(r, "cpu_per_m") for n, r in echo.items()})
-    svg_lines(os.path.join(OUT, "fd-scaling.svg"), "picosel echo-server: CPU µs per message vs idle fds", "µs/msg",
-              {b: [scaling.get((b, x)) for x in xs] for b in ("select", "poll", "epoll")}, xs)
-    print("\n".join(lines))
+    report = write_report(cfg, res, a.quick, a.stand_in, elapsed, nofile)
+    raw = dict(res, fds={f"{b} {n}": v for (b, n), v in res["fds"].items()}, notes=NOTES, config=cfg,
+               rounds=rounds, seconds=elapsed)
+    with open(f"{OUT}/results.json", "w") as f:
+        json.dump(raw, f, indent=1)
+    print(report)
+    where = os.path.relpath(REPORT_DIR, os.getcwd())
+    print(f"\nwrote {where}/REPORT.md and {where}/charts/ in {elapsed / 60:.1f} minutes", flush=True)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,16 @@ impl TcpListener {
         self.fd.0
     }
 
+    /// Gives up ownership of the listening fd: it is returned open and no
+    /// longer closed on drop (the reserve fd is closed).
+    pub fn into_raw_fd(self) -> RawFd {
+        let TcpListener { fd, reserve } = self;
+        drop(reserve);
+        let raw = fd.0;
+        core::mem::forget(fd);
+        raw
+    }
+
     /// Accepts one connection (`accept4` with `SOCK_NONBLOCK |
     /// SOCK_CLOEXEC`). `ECONNABORTED` and `EINTR` are retried; out of fds,
     /// the pending connection is dropped with the reserve-fd trick.
@@ -178,6 +188,15 @@ impl TcpStream {
         Ok(sys::setsockopt_int(self.fd.0, libc::SOL_SOCKET, libc::SO_SNDBUF, bytes)?)
     }
 
+    /// Bytes written but not yet acknowledged by the peer (`SIOCOUTQ`),
+    /// whether sent or still queued. 0 means the peer's kernel holds
+    /// everything (after [`shutdown_write`](Self::shutdown_write), the end
+    /// of stream too), so a later close, even one that sends a reset, loses
+    /// none of it.
+    pub fn unacked(&self) -> Result<usize, Error> {
+        Ok(sys::outq(self.fd.0)?)
+    }
+
     /// Makes `close` send a reset instead of a normal shutdown (`SO_LINGER`
     /// with a zero timeout).
     pub fn set_reset_on_close(&self) -> Result<(), Error> {
@@ -197,6 +216,15 @@ impl TcpStream {
     /// The stream's fd, to register with a selector.
     pub fn as_raw_fd(&self) -> RawFd {
         self.fd.0
+    }
+
+    /// Gives up ownership of the fd: it is returned open and no longer
+    /// closed on drop. (There is no `from_raw_fd`: taking ownership of an
+    /// arbitrary fd number cannot be expressed safely.)
+    pub fn into_raw_fd(self) -> RawFd {
+        let fd = self.fd.0;
+        core::mem::forget(self);
+        fd
     }
 }
 

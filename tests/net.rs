@@ -174,3 +174,52 @@ fn wait_without_fd(l: &TcpListener) {
     sel.register(l.as_raw_fd(), Events::READ, ()).unwrap();
     assert_eq!(sel.select(Some(Duration::from_secs(5))).unwrap(), 1);
 }
+
+#[test]
+fn send_would_block_when_full_then_writable_again() {
+    let mut l = TcpListener::bind("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (s, _) = accept(&mut l);
+    wait(c.as_raw_fd(), Events::WRITE);
+    c.set_nodelay(true).unwrap();
+    let chunk = [0x5au8; 65536];
+    let mut sent = 0usize;
+    // Nobody reads: the kernel buffers fill and send says "would block".
+    while let Some(n) = c.send(&chunk).unwrap() {
+        sent += n;
+        assert!(sent < 256 << 20, "send never blocked");
+    }
+    assert!(c.unacked().unwrap() > 0, "queued bytes are not acknowledged");
+    let mut buf = [0u8; 65536];
+    let mut got = 0usize;
+    while got < sent {
+        wait(s.as_raw_fd(), Events::READ);
+        while let Some(n) = s.recv(&mut buf).unwrap() {
+            assert!(n > 0 && buf[..n].iter().all(|&b| b == 0x5a));
+            got += n;
+        }
+    }
+    assert_eq!(got, sent);
+    // Everything arrived, so everything is (or is about to be) acknowledged.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while c.unacked().unwrap() > 0 {
+        assert!(std::time::Instant::now() < deadline, "never acknowledged");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    wait(c.as_raw_fd(), Events::WRITE);
+    assert!(c.send(b"more").unwrap().is_some());
+}
+
+#[test]
+fn into_raw_fd_hands_over_an_open_fd() {
+    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let fd = c.into_raw_fd();
+    // SAFETY (test): F_GETFD on a plain integer.
+    assert!(unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC != 0, "open, cloexec");
+    // SAFETY (test): we own `fd` now.
+    assert_eq!(unsafe { libc::close(fd) }, 0);
+    let lfd = l.into_raw_fd();
+    // SAFETY (test): as above.
+    assert_eq!(unsafe { libc::close(lfd) }, 0);
+}

@@ -1,65 +1,93 @@
-"""Chat server the textbook selectors way: lines relayed as "nick: text"."""
+"""Chat server written the textbook `selectors` way (DefaultSelector, a
+callback in key.data): each complete line from a client goes to every other
+client as "ip:port: text\n"; "* ip:port joined" / "* ip:port left" notices
+go to the others, "* welcome, you are ip:port" to the newcomer. Output
+waits in a per-client bytearray (EVENT_WRITE while it is not empty); a
+client whose queue passes 1 MiB is dropped.
+
+CLI: --bind ADDR:PORT (port 0 = any); the first stdout line is
+"listening on ADDR:PORT (python selectors)".
+"""
 import selectors
 import socket
 import sys
 
+MAX_QUEUE = 1 << 20
+MAX_LINE = 1024
+
 sel = selectors.DefaultSelector()
-clients = {}  # conn -> [nick, inbuf, outbuf]
 
 
-def send_to(conn, data):
-    st = clients.get(conn)
-    if st is None:
-        return
-    st[2] += data
-    flush(conn)
+class Client:
+    __slots__ = ("conn", "nick", "inbuf", "outbuf")
+
+    def __init__(self, conn, nick):
+        self.conn, self.nick = conn, nick
+        self.inbuf, self.outbuf = bytearray(), bytearray()
 
 
-def flush(conn):
-    st = clients.get(conn)
-    if st is None:
-        return
-    try:
-        n = conn.send(st[2])
-        del st[2][:n]
-    except BlockingIOError:
-        pass
-    except OSError:
-        drop(conn)
-        return
-    events = selectors.EVENT_READ | (selectors.EVENT_WRITE if st[2] else 0)
-    sel.modify(conn, events, client)
-
-
-def broadcast(sender, data):
-    for c in list(clients):
-        if c is not sender:
-            send_to(c, data)
-
-
-def drop(conn):
-    st = clients.pop(conn, None)
-    if st is None:
-        return
-    sel.unregister(conn)
-    conn.close()
-    broadcast(None, b"* %s left\n" % st[0])
+clients = {}  # conn -> Client
 
 
 def accept(sock, mask):
     conn, addr = sock.accept()
     conn.setblocking(False)
-    nick = ("%s:%d" % addr).encode()
-    clients[conn] = [nick, bytearray(), bytearray()]
-    sel.register(conn, selectors.EVENT_READ, client)
-    send_to(conn, b"* welcome, you are %s\n" % nick)
-    broadcast(conn, b"* %s joined\n" % nick)
+    c = Client(conn, ("%s:%d" % addr[:2]).encode())
+    clients[conn] = c
+    sel.register(conn, selectors.EVENT_READ, serve)
+    broadcast(c, b"* %s joined\n" % c.nick)
+    deliver(c, b"* welcome, you are %s\n" % c.nick)
 
 
-def client(conn, mask):
+def deliver(c, data):
+    if c.conn not in clients:
+        return
+    if len(c.outbuf) + len(data) > MAX_QUEUE:
+        drop(c)
+        return
+    idle = not c.outbuf
+    c.outbuf += data
+    if idle:
+        flush(c)
+
+
+def flush(c):
+    try:
+        n = c.conn.send(c.outbuf)
+        del c.outbuf[:n]
+    except BlockingIOError:
+        pass
+    except OSError:
+        drop(c)
+        return
+    events = selectors.EVENT_READ | (selectors.EVENT_WRITE if c.outbuf else 0)
+    if sel.get_key(c.conn).events != events:
+        sel.modify(c.conn, events, serve)
+
+
+def broadcast(sender, data):
+    for c in list(clients.values()):
+        if c is not sender:
+            deliver(c, data)
+
+
+def drop(c):
+    if clients.pop(c.conn, None) is None:
+        return
+    sel.unregister(c.conn)
+    c.conn.close()
+    broadcast(None, b"* %s left\n" % c.nick)
+
+
+def serve(conn, mask):
+    c = clients.get(conn)
+    if c is None:  # dropped earlier in this round of events
+        return
     if mask & selectors.EVENT_WRITE:
-        flush(conn)
-    if not mask & selectors.EVENT_READ or conn not in clients:
+        flush(c)
+        if conn not in clients:
+            return
+    if not mask & selectors.EVENT_READ:
         return
     try:
         data = conn.recv(4096)
@@ -68,14 +96,13 @@ def client(conn, mask):
     except OSError:
         data = b""
     if not data:
-        drop(conn)
+        drop(c)
         return
-    st = clients[conn]
-    st[1] += data
-    while b"\n" in st[1]:
-        line, _, rest = bytes(st[1]).partition(b"\n")
-        st[1] = bytearray(rest)
-        broadcast(conn, st[0] + b": " + line + b"\n")
+    c.inbuf += data
+    *lines, rest = c.inbuf.split(b"\n")
+    c.inbuf = bytearray(rest[:MAX_LINE])
+    for line in lines:
+        broadcast(c, b"%s: %s\n" % (c.nick, line[:MAX_LINE]))
 
 
 def main():
@@ -87,10 +114,14 @@ def main():
     sock.listen(512)
     sock.setblocking(False)
     sel.register(sock, selectors.EVENT_READ, accept)
-    print("listening on %s:%d (python)" % sock.getsockname(), flush=True)
+    print("listening on %s:%d (python selectors)" % sock.getsockname(), flush=True)
     while True:
         for key, mask in sel.select():
             key.data(key.fileobj, mask)
 
 
-main()
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        pass

@@ -1,29 +1,51 @@
-"""Echo server the textbook selectors way (as in the Python docs)."""
+"""Echo server written the textbook `selectors` way (DefaultSelector, a
+callback in key.data), as in the Python documentation's example, plus what
+that example leaves out: a send the socket does not take completely waits
+for EVENT_WRITE while reading from that client pauses.
+
+CLI: --bind ADDR:PORT (port 0 = any); the first stdout line is
+"listening on ADDR:PORT (python selectors)".
+"""
 import selectors
 import socket
 import sys
 
 sel = selectors.DefaultSelector()
+pending = {}  # conn -> bytes not yet sent back
 
 
 def accept(sock, mask):
     conn, _ = sock.accept()
     conn.setblocking(False)
-    sel.register(conn, selectors.EVENT_READ, read)
+    sel.register(conn, selectors.EVENT_READ, serve)
 
 
-def read(conn, mask):
+def close(conn):
+    sel.unregister(conn)
+    pending.pop(conn, None)
+    conn.close()
+
+
+def serve(conn, mask):
     try:
-        data = conn.recv(16384)
+        if mask & selectors.EVENT_WRITE:
+            data = pending.pop(conn)
+        else:
+            data = conn.recv(16384)
+            if not data:
+                close(conn)
+                return
+        sent = conn.send(data)
     except BlockingIOError:
         return
     except OSError:
-        data = b""
-    if data:
-        conn.sendall(data)
-    else:
-        sel.unregister(conn)
-        conn.close()
+        close(conn)
+        return
+    if sent < len(data):
+        pending[conn] = data[sent:]
+        sel.modify(conn, selectors.EVENT_WRITE, serve)
+    elif mask & selectors.EVENT_WRITE:
+        sel.modify(conn, selectors.EVENT_READ, serve)
 
 
 def main():
@@ -35,10 +57,14 @@ def main():
     sock.listen(512)
     sock.setblocking(False)
     sel.register(sock, selectors.EVENT_READ, accept)
-    print("listening on %s:%d (python)" % sock.getsockname(), flush=True)
+    print("listening on %s:%d (python selectors)" % sock.getsockname(), flush=True)
     while True:
         for key, mask in sel.select():
             key.data(key.fileobj, mask)
 
 
-main()
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        pass

@@ -72,14 +72,38 @@ impl<const CAP: usize> LineBuf<CAP> {
     }
 }
 
-/// Copies `line` into `out`, replacing control characters other than TAB
-/// (and DEL) with `?`, so no terminal escape sequence is ever relayed.
-/// Returns the bytes written (at most `out.len()`).
+/// Copies `line` into `out` as safe text: control characters other than
+/// TAB (C0, DEL, and the C1 range U+0080-U+009F, which some terminals also
+/// obey) become `?`, and so does every byte that is not part of valid
+/// UTF-8, so no terminal escape sequence is ever relayed and the result is
+/// always valid UTF-8. Never longer than `line`; returns the bytes written
+/// (at most `out.len()`, ending at a character boundary).
 pub fn sanitize(line: &[u8], out: &mut [u8]) -> usize {
     let mut n = 0;
-    for (dst, &b) in out.iter_mut().zip(line) {
-        *dst = if (b < 0x20 && b != b'\t') || b == 0x7f { b'?' } else { b };
-        n += 1;
+    let mut rest = line;
+    while !rest.is_empty() {
+        let (valid, bad) = match core::str::from_utf8(rest) {
+            Ok(text) => (text, 0),
+            Err(e) => {
+                let text = rest.get(..e.valid_up_to()).unwrap_or(&[]);
+                let bad = e.error_len().unwrap_or(rest.len() - e.valid_up_to());
+                (core::str::from_utf8(text).unwrap_or(""), bad)
+            }
+        };
+        for c in valid.chars() {
+            let c = if c.is_control() && c != '\t' { '?' } else { c };
+            let mut enc = [0u8; 4];
+            let bytes = c.encode_utf8(&mut enc).as_bytes();
+            let Some(dst) = out.get_mut(n..n + bytes.len()) else { return n };
+            dst.copy_from_slice(bytes);
+            n += bytes.len();
+        }
+        for _ in 0..bad {
+            let Some(dst) = out.get_mut(n) else { return n };
+            *dst = b'?';
+            n += 1;
+        }
+        rest = rest.get(valid.len() + bad..).unwrap_or(&[]);
     }
     n
 }
@@ -106,6 +130,16 @@ pub fn check_framing(data: &[u8]) {
     lb.feed(&stream[start..], max, |fr| pieces.push(fr));
     assert!(whole.same(&pieces), "split changed the framing");
     assert!(whole.max_line <= max.min(64));
+}
+
+/// What [`sanitize`] promises, for any line of up to 64 bytes: valid UTF-8,
+/// no control character but TAB, no longer than the input.
+fn check_sanitize(line: &[u8]) {
+    let mut out = [0u8; 64];
+    let n = sanitize(line, &mut out);
+    assert!(n <= line.len());
+    let text = core::str::from_utf8(out.get(..n).unwrap_or(&[]));
+    assert!(text.is_ok_and(|t| t.chars().all(|c| c == '\t' || !c.is_control())));
 }
 
 /// Up to four cut offsets.
@@ -153,6 +187,7 @@ impl Recorder {
                 }
                 mix(2);
                 self.max_line = self.max_line.max(l.len());
+                check_sanitize(l);
             }
             Frame::TooLong => mix(3),
         }

@@ -139,8 +139,17 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
     let line = "y".repeat(500);
     let total = 6000;
     let mut writer = b.stream.try_clone().unwrap();
+    // The sender stays at most WINDOW lines (~32 KiB, half the server's
+    // shared backlog) ahead of `a`, so `a` is never the slow one, however
+    // the machine schedules this test; `stalled` falls behind for good.
+    const WINDOW: usize = 64;
+    let (ack, acks) = std::sync::mpsc::channel::<usize>();
     let feeder = std::thread::spawn(move || {
+        let mut acked = 0;
         for i in 0..total {
+            while i >= acked + WINDOW {
+                acked = acks.recv_timeout(common::WAIT).expect("the reader stopped");
+            }
             writer.write_all(format!("{i} {line}\n").as_bytes()).unwrap();
         }
     });
@@ -159,6 +168,9 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
         let i: usize = text.split(' ').next().unwrap().parse().unwrap();
         assert_eq!(i, got, "lost or reordered");
         got += 1;
+        if got % 16 == 0 {
+            let _ = ack.send(got);
+        }
     }
     feeder.join().unwrap();
     assert!(dropped_notice, "the stalled client was never dropped");
@@ -268,4 +280,131 @@ fn ipv6_loopback() {
     a.until("join", |l| l.ends_with("joined"));
     a.send("over six\n");
     assert_eq!(b.until("chat", is_chat), format!("{anick}: over six"));
+}
+
+/// Raises this process's soft fd limit to at least `want` (up to the hard
+/// limit; raising is harmless to the other tests). The children inherit it.
+#[allow(clippy::unnecessary_cast)] // rlim_t is 32 bits on 32-bit ARM
+fn raise_fd_limit(want: u64) -> bool {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY (test): valid pointer to a rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return false;
+    }
+    if lim.rlim_cur as u64 >= want {
+        return true;
+    }
+    if (lim.rlim_max as u64) < want {
+        return false;
+    }
+    lim.rlim_cur = want as _;
+    // SAFETY (test): as above.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
+}
+
+/// Per-client state is small: 1000 connected clients (the compile-time
+/// maximum) and a broadcast to all of them fit in 2 MiB of the server's
+/// own memory (RssAnon: stack, data; shared library pages aside).
+#[test]
+fn a_thousand_clients_fit_in_2_mib() {
+    if common::under_emulation() {
+        eprintln!("the RSS under emulation is the emulator's: skipped");
+        return;
+    }
+    if !raise_fd_limit(2100) {
+        eprintln!("fd limit below 2100 and not raisable: skipped");
+        return;
+    }
+    let s = server(&["--max-clients", "1000"]);
+    // One at a time, each after the previous one's welcome: a burst of
+    // connects would overflow the listen backlog and wait out SYN retries.
+    let mut quiet: Vec<std::net::TcpStream> = (0..999)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+            c.set_read_timeout(Some(common::WAIT)).unwrap();
+            let mut byte = [0u8; 1];
+            while byte[0] != b'\n' {
+                assert_eq!(std::io::Read::read(&mut c, &mut byte).unwrap(), 1, "no welcome");
+            }
+            c
+        })
+        .collect();
+    let (mut last, lnick) = join(&s);
+    last.send("/who\n");
+    let who = last.until("who", |l| l.starts_with("* online"));
+    assert!(who.starts_with("* online (1000):"), "{}", &who[..who.len().min(40)]);
+    last.send("hello, thousand\n");
+    // Every one of them gets it (after its welcome and the join notices).
+    let want = format!("{lnick}: hello, thousand\n");
+    for (i, c) in quiet.iter_mut().enumerate() {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains(&want) {
+            let n = std::io::Read::read(c, &mut buf).unwrap();
+            assert!(n > 0, "client {i} was closed");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", s.pid())).unwrap();
+    let anon: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap())
+        .unwrap();
+    assert!(anon <= 2048, "chat-server holds {anon} KiB with 1000 clients");
+}
+
+/// CPU time (user + system, in clock ticks) the process has used so far.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5); `after` starts at field 3.
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// During the shutdown grace period the server only writes: a client with
+/// output still queued that sends more input does not make it spin, and
+/// still gets everything once it reads.
+#[test]
+fn shutdown_with_output_pending_does_not_spin() {
+    use std::os::fd::AsRawFd;
+    let mut s = server(&[]);
+    let (mut slow, _) = join(&s);
+    let (mut a, _) = join(&s);
+    slow.until("join", |l| l.ends_with("joined"));
+    // A small receive buffer, so that ~48 KiB of chat stays queued in the
+    // server (less than its 64 KiB backlog: `slow` is not dropped).
+    let small: libc::c_int = 2048;
+    // SAFETY (test): valid pointer and length for SO_RCVBUF.
+    let rc = unsafe {
+        libc::setsockopt(
+            slow.stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&small as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        )
+    };
+    assert_eq!(rc, 0);
+    let line = "q".repeat(470);
+    for i in 0..100 {
+        a.send(&format!("{i:03} {line}\n"));
+    }
+    a.send("/who\n");
+    a.until("who", |l| l.starts_with("* online"));
+    s.signal(libc::SIGTERM);
+    a.until("shutdown notice", |l| l == "* server shutting down");
+    slow.send("more input that is never read\n");
+    let before = cpu_ticks(s.pid());
+    std::thread::sleep(std::time::Duration::from_millis(500)); // a window to measure, not a wait
+    let used = cpu_ticks(s.pid()) - before;
+    let rest = slow.rest();
+    let got = rest.lines().filter(|l| l.contains(&line)).count();
+    assert_eq!(got, 100, "queued output was not flushed");
+    assert!(rest.trim_end().ends_with("* server shutting down"));
+    assert!(s.wait_exit().success());
+    if !common::under_emulation() {
+        assert!(used < 10, "the server used {used} ticks of CPU in 0.5 s of shutdown");
+    }
 }

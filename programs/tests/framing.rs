@@ -105,3 +105,15 @@ fn chat_framing_fuzz_corpus() {
     }
     assert!(count > 0, "no chat_framing corpus");
 }
+
+#[test]
+fn sanitize_drops_c1_controls_and_invalid_utf8() {
+    let mut out = [0u8; 64];
+    // U+009B (CSI as a C1 control), a lone 0x9b byte, a truncated sequence.
+    let n = sanitize(b"a\xc2\x9b31mb\x9bc\xe2\x82", &mut out);
+    assert_eq!(std::str::from_utf8(&out[..n]).unwrap(), "a?31mb?c??");
+    // A multi-byte character never comes out cut in half.
+    let mut small = [0u8; 2];
+    let n = sanitize("a\u{20ac}".as_bytes(), &mut small);
+    assert_eq!(&small[..n], b"a");
+}

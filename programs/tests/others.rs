@@ -324,3 +324,74 @@ fn echo_buffer_pool_exhaustion_loses_nothing() {
         }
     }
 }
+
+/// With one output buffer: a client that never reads holds it, so others
+/// wait unregistered for it. When it frees, every waiting client is served
+/// again, including those behind one that needed no buffer.
+#[test]
+fn echo_waiting_connections_all_resume_when_the_buffer_frees() {
+    use std::io::ErrorKind;
+    use std::os::fd::AsRawFd;
+    let s = Server::start(&bin("echo-server"), &["--bind", "127.0.0.1:0", "--buffers", "1"]);
+    let blocker = TcpStream::connect(s.addr).unwrap();
+    blocker.set_nonblocking(true).unwrap();
+    let chunk = vec![7u8; 65536];
+    let mut sent = 0usize;
+    // Writes until the socket stays full for 200 ms: the server has
+    // stopped reading from it.
+    let fill = |sent: &mut usize| loop {
+        match (&blocker).write(&chunk) {
+            Ok(n) => *sent += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                let mut sel: picosel::PollSelector<(), 1> = picosel::PollSelector::new();
+                sel.register(blocker.as_raw_fd(), picosel::Events::WRITE, ()).unwrap();
+                if sel.select(Some(Duration::from_millis(200))).unwrap() == 0 {
+                    break;
+                }
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    fill(&mut sent);
+    let mut waiting: Vec<(TcpStream, usize)> =
+        (0..200).map(|_| (TcpStream::connect(s.addr).unwrap(), 0)).collect();
+    // Until the first one is seen waiting (no echo in 300 ms), make sure
+    // the blocker holds the buffer.
+    let (x, x_sent) = &mut waiting[0];
+    x.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut x_got = 0;
+    let mut seen_waiting = false;
+    for _ in 0..20 {
+        x.write_all(b"x").unwrap();
+        *x_sent += 1;
+        let mut one = [0u8; 16];
+        match x.read(&mut one) {
+            Ok(n) => x_got += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                seen_waiting = true;
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+        fill(&mut sent);
+    }
+    assert!(seen_waiting, "the blocker never held the buffer");
+    for (c, n) in waiting.iter_mut().skip(1) {
+        c.write_all(b"yz").unwrap();
+        *n += 2;
+    }
+    // Take everything the blocker has coming: its buffer frees.
+    blocker.set_nonblocking(false).unwrap();
+    blocker.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = vec![0u8; 65536];
+    let mut back = 0;
+    while back < sent {
+        back += (&blocker).read(&mut buf).expect("the blocker's echo");
+    }
+    for (i, (c, n)) in waiting.iter_mut().enumerate() {
+        c.set_read_timeout(Some(WAIT)).unwrap();
+        let want = *n - if i == 0 { x_got } else { 0 };
+        let mut got = vec![0u8; want];
+        c.read_exact(&mut got).unwrap_or_else(|e| panic!("connection {i} never resumed: {e}"));
+    }
+}

@@ -191,3 +191,13 @@ pub fn shutdown(fd: i32, how: i32) -> Result<(), Errno> {
     // SAFETY: plain integers.
     cvt(unsafe { libc::shutdown(fd, how) }).map(drop)
 }
+
+/// `ioctl(SIOCOUTQ)`: bytes in the send queue that the peer has not
+/// acknowledged yet (sent or not).
+pub fn outq(fd: i32) -> Result<usize, Errno> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (TIOCOUTQ on Linux) writes one int through the
+    // pointer, which points at `n`, alive for the call.
+    cvt(unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) })?;
+    Ok(n.max(0) as usize)
+}

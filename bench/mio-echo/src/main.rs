@@ -1,5 +1,11 @@
-//! Echo server on mio in its idiomatic edge-triggered style: on each event,
-//! read until WouldBlock, write until WouldBlock, keep what is left.
+//! Echo server on mio (1.x) in its idiomatic edge-triggered style, for
+//! `make bench`: each connection registered once for READABLE | WRITABLE;
+//! on each event read until WouldBlock, then write until WouldBlock, and
+//! keep what is left for the next WRITABLE edge (the buffer is not bounded:
+//! the benchmark loads keep a bounded number of bytes in flight).
+//!
+//! CLI: `--bind ADDR:PORT` (port 0 = any); the first stdout line is
+//! `listening on ADDR:PORT (mio)`.
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::HashMap;
@@ -14,7 +20,11 @@ struct Conn {
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let bind = args.iter().position(|a| a == "--bind").and_then(|i| args.get(i + 1)).map_or("127.0.0.1:0", |s| s.as_str());
+    let bind = args
+        .iter()
+        .position(|a| a == "--bind")
+        .and_then(|i| args.get(i + 1))
+        .map_or("127.0.0.1:0", |s| s.as_str());
     let mut listener = TcpListener::bind(bind.parse().expect("--bind ADDR:PORT"))?;
     let mut poll = Poll::new()?;
     poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
@@ -32,7 +42,11 @@ fn main() -> std::io::Result<()> {
                         Ok((mut stream, _)) => {
                             let token = Token(next);
                             next += 1;
-                            poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+                            poll.registry().register(
+                                &mut stream,
+                                token,
+                                Interest::READABLE | Interest::WRITABLE,
+                            )?;
                             conns.insert(token, Conn { stream, pending: Vec::new() });
                         }
                         Err(e) if e.kind() == ErrorKind::WouldBlock => break,

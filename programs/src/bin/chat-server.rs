@@ -39,6 +39,11 @@ const LOG_ENTRIES: usize = 2048;
 /// Kernel send buffer per client (SO_SNDBUF).
 const SEND_BUFFER: i32 = 16 * 1024;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// How long a client that is being closed may keep its socket open while
+/// the peer takes the last lines (see `finish`), and how often that is
+/// checked.
+const LINGER_MS: u64 = 2000;
+const LINGER_TICK: Duration = Duration::from_millis(20);
 
 struct Client {
     stream: TcpStream,
@@ -50,6 +55,10 @@ struct Client {
     writing: bool,
     /// Close once everything due has been sent (after /quit or shutdown).
     closing: bool,
+    /// All sent and the write side shut: the socket stays open (input
+    /// discarded) until this time (ms), the peer closes, or it has
+    /// acknowledged everything. 0: not lingering.
+    linger_until: u64,
 }
 
 impl Client {
@@ -67,6 +76,8 @@ struct Chat {
     echo_self: bool,
     log: Log<LOG_BYTES, LOG_ENTRIES>,
     shutting_down: bool,
+    /// The periodic timer that checks lingering clients, while there are any.
+    linger_timer: Option<TimerId>,
 }
 
 type Loop = EventLoop<Chat, N, 2, AnyBackend<N>>;
@@ -133,6 +144,7 @@ fn run() -> i32 {
         echo_self,
         log: Log::new(),
         shutting_down: false,
+        linger_timer: None,
     };
     match lp.run(&mut chat) {
         Ok(()) => 0,
@@ -162,9 +174,9 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
         };
         let slot = chat.clients.iter().position(Option::is_none);
         let slot = match slot {
-            Some(i) if chat.count < chat.max_clients => i,
+            Some(i) if present(chat) < chat.max_clients => i,
             _ => {
-                let _ = stream.send(b"error: server full\n");
+                refuse(&stream);
                 continue; // dropping `stream` closes it
             }
         };
@@ -172,7 +184,7 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
         // reading can hold stays bounded (the shared log does the rest).
         let _ = stream.set_send_buffer(SEND_BUFFER);
         if lp.register(stream.as_raw_fd(), Events::READ, on_client, slot).is_err() {
-            let _ = stream.send(b"error: server full\n");
+            refuse(&stream);
             continue;
         }
         let mut nick = [0u8; NICK_CAP];
@@ -192,6 +204,7 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
             nick_len,
             writing: false,
             closing: false,
+            linger_until: 0,
         };
         chat.clients[slot] = Some(client);
         chat.count += 1;
@@ -216,6 +229,14 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
 }
 
 fn on_client(lp: &mut Loop, chat: &mut Chat, _fd: i32, ev: Events, slot: Token) {
+    if let Some(c) = chat.clients.get(slot).and_then(Option::as_ref) {
+        if c.linger_until != 0 {
+            if discard_input(&c.stream) {
+                close(lp, chat, slot);
+            }
+            return;
+        }
+    }
     if ev.is_writable() {
         flush(lp, chat, slot);
     }
@@ -334,7 +355,8 @@ fn set_nick(lp: &mut Loop, chat: &mut Chat, slot: usize, name: &[u8]) {
         );
     }
     let taken = chat.clients.iter().enumerate().any(|(j, c)| {
-        j != slot && c.as_ref().is_some_and(|c| c.nick.get(..c.nick_len) == Some(name))
+        j != slot
+            && c.as_ref().is_some_and(|c| !c.closing && c.nick.get(..c.nick_len) == Some(name))
     });
     if taken {
         return post(lp, chat, slot as u16, NONE, b"error: that nick is taken\n");
@@ -365,10 +387,12 @@ fn who(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     let mut line = [0u8; 512];
     let mut len = 0;
     let mut w = BufWriter::new(&mut line);
-    let _ = write!(w, "* online ({}):", chat.count);
+    let _ = write!(w, "* online ({}):", present(chat));
     len += w.len();
     for j in 0..MAX_CLIENTS {
-        let Some(c) = chat.clients.get(j).and_then(Option::as_ref) else { continue };
+        let Some(c) = chat.clients.get(j).and_then(Option::as_ref).filter(|c| !c.closing) else {
+            continue;
+        };
         let nick = c.nick.get(..c.nick_len).unwrap_or(&[]);
         if len + nick.len() + 2 > line.len() {
             line[len] = b'\n';
@@ -404,6 +428,9 @@ fn post(lp: &mut Loop, chat: &mut Chat, to: u16, except: u16, msg: &[u8]) {
 /// socket is full (then WRITE interest waits for room).
 fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    if c.linger_until != 0 {
+        return; // its write side is shut
+    }
     if chat.log.lost(&c.cursor) {
         return drop_slow(lp, chat, slot);
     }
@@ -411,7 +438,7 @@ fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
         let run = chat.log.next_run(&mut c.cursor, slot as u16);
         if run.is_empty() {
             if c.closing {
-                return close(lp, chat, slot);
+                return finish(lp, chat, slot);
             }
             if c.writing {
                 c.writing = false;
@@ -483,6 +510,80 @@ fn close(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     }
 }
 
+/// Tells a connection there is no room; the caller then closes it (after
+/// taking whatever it already sent, so that the close is not a reset that
+/// could destroy the message).
+fn refuse(stream: &TcpStream) {
+    let _ = stream.send(b"error: server full\n");
+    discard_input(stream);
+    let _ = stream.shutdown_write();
+}
+
+/// Clients in the room: connected and not on their way out.
+fn present(chat: &Chat) -> usize {
+    chat.clients.iter().flatten().filter(|c| !c.closing).count()
+}
+
+/// Reads and drops whatever `stream` has sent; true when it is done (end of
+/// stream or an error), false when nothing more is there for now.
+fn discard_input(stream: &TcpStream) -> bool {
+    let mut sink = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.recv(&mut sink) {
+            Ok(None) => return false,
+            Ok(Some(0)) | Err(_) => return true,
+            Ok(Some(_)) => {}
+        }
+    }
+    false
+}
+
+/// A closing client has been handed everything it is owed. Closing a
+/// socket with unread input makes the kernel send a reset and throw away
+/// what the peer has not received yet, so: its input is discarded, its
+/// write side shut (the peer reads end of stream after the last line),
+/// and the socket lingers, still discarding input, until the peer has
+/// acknowledged everything or closes, for LINGER_MS at most.
+fn finish(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    if c.linger_until != 0 {
+        return;
+    }
+    if discard_input(&c.stream) || c.stream.shutdown_write().is_err() {
+        return close(lp, chat, slot);
+    }
+    c.linger_until = lp.now_ms().saturating_add(LINGER_MS).max(1);
+    c.writing = false;
+    let _ = lp.modify(c.stream.as_raw_fd(), Events::READ);
+    if chat.linger_timer.is_none() {
+        match lp.add_timer(LINGER_TICK, Some(LINGER_TICK), on_linger_tick, 0) {
+            Ok(id) => chat.linger_timer = Some(id),
+            Err(_) => close(lp, chat, slot),
+        }
+    }
+}
+
+/// Closes the lingering clients that are done; the timer stops with the last.
+fn on_linger_tick(lp: &mut Loop, chat: &mut Chat, id: TimerId, _t: Token) {
+    let now = lp.now_ms();
+    let mut left = 0;
+    for j in 0..MAX_CLIENTS {
+        let Some(c) = chat.clients.get(j).and_then(Option::as_ref) else { continue };
+        if c.linger_until == 0 {
+            continue;
+        }
+        if now >= c.linger_until || c.stream.unacked().map_or(true, |n| n == 0) {
+            close(lp, chat, j);
+        } else {
+            left += 1;
+        }
+    }
+    if left == 0 {
+        let _ = lp.cancel_timer(id);
+        chat.linger_timer = None;
+    }
+}
+
 fn on_signal(lp: &mut Loop, chat: &mut Chat, _signo: i32, _t: Token) {
     if chat.shutting_down {
         return lp.stop(); // a second signal: stop now
@@ -494,7 +595,13 @@ fn on_signal(lp: &mut Loop, chat: &mut Chat, _signo: i32, _t: Token) {
     post(lp, chat, ALL, NONE, b"* server shutting down\n");
     for j in 0..MAX_CLIENTS {
         if let Some(c) = chat.clients.get_mut(j).and_then(Option::as_mut) {
-            c.closing = true;
+            // Nothing more is read: watch for room to write only (a READ
+            // interest left on would spin on input that is never taken).
+            if !c.closing {
+                c.closing = true;
+                c.writing = true;
+                let _ = lp.modify(c.stream.as_raw_fd(), Events::WRITE);
+            }
         }
         flush(lp, chat, j);
     }

@@ -15,11 +15,13 @@ use progs::{cli, err, out};
 
 progs::entry!(run);
 
-const USAGE: &str = "usage: echo-server [--bind ADDR:PORT] [--backend select|poll|epoll]
+const USAGE: &str =
+    "usage: echo-server [--bind ADDR:PORT] [--backend select|poll|epoll] [--buffers N]
 
 Echoes every byte back to its sender.
   --bind ADDR:PORT   listen address (default 127.0.0.1:8007; [::1]:PORT for IPv6; port 0 = any)
   --backend NAME     select, poll or epoll (default epoll)
+  --buffers N        4 KiB output buffers shared by all connections, 1-256 (default 256)
 ";
 
 const MAX_CONNS: usize = 10_000;
@@ -50,6 +52,8 @@ struct Echo {
     free: [u16; POOL],
     free_len: usize,
     starved: usize,
+    /// Where the next search for a starved connection starts.
+    wake_from: usize,
     listener: Option<TcpListener>,
     conns: [Option<Conn>; MAX_CONNS],
     count: usize,
@@ -63,10 +67,14 @@ fn run() -> i32 {
     let Ok(args) = picosel::os::args(&mut argbuf) else { return 2 };
     let mut bind = cli::addr("--bind", "127.0.0.1:8007").ok();
     let mut backend: AnyBackend<N> = AnyBackend::epoll();
-    let parsed = cli::parse(args.skip(1), &[], &["--bind", "--backend"], |p| {
+    let mut buffers = POOL;
+    let parsed = cli::parse(args.skip(1), &[], &["--bind", "--backend", "--buffers"], |p| {
         match p {
             cli::Parsed::Opt("--bind", Some(v)) => bind = Some(cli::addr("--bind", v)?),
             cli::Parsed::Opt("--backend", Some(v)) => backend = cli::backend("--backend", v)?,
+            cli::Parsed::Opt("--buffers", Some(v)) => {
+                buffers = cli::number("--buffers", v, 1, POOL as u64)? as usize
+            }
             cli::Parsed::Opt(o, _) | cli::Parsed::Arg(o) => return Err(cli::CliError::Unknown(o)),
         }
         Ok(())
@@ -100,8 +108,9 @@ fn run() -> i32 {
         scratch: [0; BUF],
         pool: [const { ByteRing::new() }; POOL],
         free,
-        free_len: POOL,
+        free_len: buffers,
         starved: 0,
+        wake_from: 0,
         listener: Some(listener),
         conns: [const { None }; MAX_CONNS],
         count: 0,
@@ -198,7 +207,7 @@ fn on_conn(lp: &mut Loop, echo: &mut Echo, _fd: i32, ev: Events, slot: Token) {
         return close(lp, echo, slot);
     }
     if pending == 0 && c.buf != NO_BUF {
-        release(lp, echo, slot);
+        release(echo, slot);
     }
     let Some(c) = echo.conns.get_mut(slot).and_then(Option::as_mut) else { return };
     let mut want = Events::NONE;
@@ -211,6 +220,9 @@ fn on_conn(lp: &mut Loop, echo: &mut Echo, _fd: i32, ev: Events, slot: Token) {
     if want != c.interest && !want.is_empty() {
         c.interest = want;
         let _ = lp.modify(c.stream.as_raw_fd(), want);
+    }
+    if echo.starved > 0 {
+        wake_starved(lp, echo);
     }
 }
 
@@ -227,8 +239,8 @@ fn flush(c: &mut Conn, pool: &mut [ByteRing<BUF>; POOL]) -> bool {
     false
 }
 
-/// Gives `slot`'s (empty) buffer back, and wakes a starved connection.
-fn release(lp: &mut Loop, echo: &mut Echo, slot: usize) {
+/// Gives `slot`'s (empty) buffer back to the pool.
+fn release(echo: &mut Echo, slot: usize) {
     let Some(c) = echo.conns.get_mut(slot).and_then(Option::as_mut) else { return };
     if c.buf == NO_BUF {
         return;
@@ -236,30 +248,44 @@ fn release(lp: &mut Loop, echo: &mut Echo, slot: usize) {
     if let Some(ring) = echo.pool.get_mut(usize::from(c.buf)) {
         ring.clear();
     }
-    echo.free[echo.free_len] = c.buf;
-    echo.free_len += 1;
-    c.buf = NO_BUF;
-    if echo.starved == 0 {
-        return;
+    if let Some(f) = echo.free.get_mut(echo.free_len) {
+        *f = c.buf;
+        echo.free_len += 1;
     }
-    // Rare: more connections than buffers had output waiting.
-    for (i, other) in echo.conns.iter_mut().enumerate() {
-        let Some(o) = other.as_mut() else { continue };
-        if o.starved {
-            o.starved = false;
-            echo.starved -= 1;
-            o.interest = Events::READ;
-            if lp.register(o.stream.as_raw_fd(), Events::READ, on_conn, i).is_err() {
-                *other = None;
-                echo.count -= 1;
-            }
-            return;
+    c.buf = NO_BUF;
+}
+
+/// Rare: more connections than buffers had output waiting, and some wait
+/// unregistered. While buffers are free, watch up to that many of them
+/// again, round robin (one that finds the pool empty again goes back to
+/// waiting; one that needs no buffer leaves it for the next). Called after
+/// every event, so nobody waits while a buffer is free.
+fn wake_starved(lp: &mut Loop, echo: &mut Echo) {
+    let mut budget = echo.free_len;
+    let mut i = echo.wake_from;
+    let mut scanned = 0;
+    while echo.starved > 0 && budget > 0 && scanned < MAX_CONNS {
+        i = (i + 1) % MAX_CONNS;
+        scanned += 1;
+        let Some(slot) = echo.conns.get_mut(i) else { continue };
+        let Some(o) = slot.as_mut() else { continue };
+        if !o.starved {
+            continue;
+        }
+        o.starved = false;
+        echo.starved -= 1;
+        budget -= 1;
+        o.interest = Events::READ;
+        if lp.register(o.stream.as_raw_fd(), Events::READ, on_conn, i).is_err() {
+            *slot = None;
+            echo.count -= 1;
         }
     }
+    echo.wake_from = i;
 }
 
 fn close(lp: &mut Loop, echo: &mut Echo, slot: usize) {
-    release(lp, echo, slot);
+    release(echo, slot);
     if let Some(c) = echo.conns.get_mut(slot).and_then(Option::take) {
         if c.starved {
             echo.starved -= 1;
@@ -269,7 +295,10 @@ fn close(lp: &mut Loop, echo: &mut Echo, slot: usize) {
         echo.count -= 1;
     }
     if echo.shutting_down && echo.count == 0 {
-        lp.stop();
+        return lp.stop();
+    }
+    if echo.starved > 0 && !echo.shutting_down {
+        wake_starved(lp, echo);
     }
 }
 
