@@ -145,14 +145,17 @@ impl TcpStream {
     }
 
     /// Reads into `buf`: `Ok(Some(n))` with `n > 0` bytes, `Ok(Some(0))` at
-    /// end of stream, `Ok(None)` when nothing is available yet.
-    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+    /// end of stream, `Ok(None)` when nothing is available yet. Fails only
+    /// with the OS error (`ECONNRESET`, ...), so the result is an [`Errno`]:
+    /// 16 bytes, returned in registers on the hot path.
+    #[inline]
+    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
         loop {
             match sys::recv(self.fd.0, buf) {
                 Ok(n) => return Ok(Some(n)),
                 Err(e) if e.is_would_block() => return Ok(None),
                 Err(e) if e == Errno::EINTR => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -160,13 +163,14 @@ impl TcpStream {
     /// Writes from `buf`: `Ok(Some(n))` bytes taken (possibly fewer than
     /// offered), `Ok(None)` when the socket buffer is full. A peer that
     /// reset the connection gives `Err` (`EPIPE`/`ECONNRESET`), not SIGPIPE.
-    pub fn send(&self, buf: &[u8]) -> Result<Option<usize>, Error> {
+    #[inline]
+    pub fn send(&self, buf: &[u8]) -> Result<Option<usize>, Errno> {
         loop {
             match sys::send(self.fd.0, buf) {
                 Ok(n) => return Ok(Some(n)),
                 Err(e) if e.is_would_block() => return Ok(None),
                 Err(e) if e == Errno::EINTR => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
     }

@@ -9,6 +9,7 @@ use crate::Errno;
 use crate::fdset::FdSet;
 
 /// The calling thread's current `errno`.
+#[inline]
 fn errno() -> Errno {
     // SAFETY: __errno_location returns a valid pointer to the calling
     // thread's errno, which lives as long as the thread.
@@ -16,11 +17,13 @@ fn errno() -> Errno {
 }
 
 /// Maps the C convention (`-1` and errno) to a `Result`.
+#[inline]
 fn cvt(ret: libc::c_int) -> Result<libc::c_int, Errno> {
     if ret == -1 { Err(errno()) } else { Ok(ret) }
 }
 
 /// Like [`cvt`] for calls returning `ssize_t`.
+#[inline]
 fn cvt_size(ret: libc::ssize_t) -> Result<usize, Errno> {
     if ret < 0 { Err(errno()) } else { Ok(ret as usize) }
 }
