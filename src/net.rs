@@ -148,7 +148,7 @@ impl TcpStream {
     /// end of stream, `Ok(None)` when nothing is available yet. Fails only
     /// with the OS error (`ECONNRESET`, ...), so the result is an [`Errno`]:
     /// 16 bytes, returned in registers on the hot path.
-    #[inline]
+    #[inline(always)]
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
         loop {
             match sys::recv(self.fd.0, buf) {
@@ -163,7 +163,7 @@ impl TcpStream {
     /// Writes from `buf`: `Ok(Some(n))` bytes taken (possibly fewer than
     /// offered), `Ok(None)` when the socket buffer is full. A peer that
     /// reset the connection gives `Err` (`EPIPE`/`ECONNRESET`), not SIGPIPE.
-    #[inline]
+    #[inline(always)]
     pub fn send(&self, buf: &[u8]) -> Result<Option<usize>, Errno> {
         loop {
             match sys::send(self.fd.0, buf) {

@@ -5,7 +5,10 @@ use crate::table::{ReadyList, Table};
 use crate::{Errno, Error, Events, RawFd, decode, sys, time};
 use core::time::Duration;
 
-const EMPTY: libc::pollfd = libc::pollfd { fd: -1, events: 0, revents: 0 };
+/// An unused entry. Only `fds[..len]` is passed to the kernel, so unused
+/// entries need no `-1`: all-zero keeps a new `Poll` all zero bytes
+/// (zero-filled rather than copied from an image in the binary).
+const EMPTY: libc::pollfd = libc::pollfd { fd: 0, events: 0, revents: 0 };
 
 /// The `poll(2)` backend: no fd-number limit, O(registered fds) per call.
 pub struct Poll<const N: usize> {

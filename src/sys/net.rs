@@ -175,14 +175,14 @@ pub fn peer_addr(fd: i32) -> Result<Option<SocketAddr>, Errno> {
 }
 
 /// `send(2)` with `MSG_NOSIGNAL`: a reset peer gives `EPIPE`, never SIGPIPE.
-#[inline]
+#[inline(always)]
 pub fn send(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
     // SAFETY: the pointer and length describe a valid, readable byte slice.
     cvt_size(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
 }
 
 /// `recv(2)`.
-#[inline]
+#[inline(always)]
 pub fn recv(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: the pointer and length describe a valid, writable byte slice.
     cvt_size(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) })
