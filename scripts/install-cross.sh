@@ -7,6 +7,10 @@
 set -euo pipefail
 
 ARCHES=(armhf arm64)
+# The crate's MSRV. Debian 12 ships it as rustc-web 1.85 in bookworm main;
+# bookworm-security later moved rustc-web on (1.96 seen), so the version is
+# asked for by name: the newest release of the MSRV line, else the newest.
+MSRV=1.85
 # rustc-web and both foreign standard libraries, at one version (a std built
 # by another compiler version is unusable: error E0514).
 same_rust_versions() {
@@ -15,8 +19,13 @@ same_rust_versions() {
         2>/dev/null | sort -u) || return 1
     [ -n "$v" ] && [ "$(echo "$v" | wc -l)" -eq 1 ]
 }
+# True when /usr/bin/rustc is the MSRV, or when Debian offers no MSRV build.
+msrv_or_unavailable() {
+    /usr/bin/rustc --version 2>/dev/null | grep -q "^rustc $MSRV\\." ||
+        ! apt-cache madison rustc-web 2>/dev/null | grep -q "| *$MSRV\\."
+}
 have_all() {
-    [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] && same_rust_versions &&
+    [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] && same_rust_versions && msrv_or_unavailable &&
         [ -d /usr/lib/rustlib/armv7-unknown-linux-gnueabihf/lib ] &&
         [ -d /usr/lib/rustlib/aarch64-unknown-linux-gnu/lib ] &&
         command -v arm-linux-gnueabihf-gcc >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null &&
@@ -73,10 +82,12 @@ for attempt in 1 2 3; do
 done
 
 # Multi-arch packages must carry one version on every architecture: pick
-# the newest rustc-web whose standard library exists for armhf and arm64.
+# the newest rustc-web of the MSRV line (else the newest) whose standard
+# library exists for armhf and arm64.
 versions_of() { apt-cache madison "$1" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}' | sort -u; }
 RUST_V=""
-for v in $(apt-cache madison rustc-web | awk -F'|' '{gsub(/ /, "", $2); print $2}'); do
+all_v=$(apt-cache madison rustc-web | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+for v in $(echo "$all_v" | grep "^$MSRV\\." || true) $all_v; do
     if versions_of libstd-rust-web-dev:armhf | grep -qxF "$v" &&
         versions_of libstd-rust-web-dev:arm64 | grep -qxF "$v" &&
         versions_of cargo-web | grep -qxF "$v"; then
@@ -95,8 +106,8 @@ if [ -n "$LZ" ] && versions_of liblzma5:armhf | grep -qxF "$LZ" && versions_of l
 fi
 
 echo "installing Debian's Rust $RUST_V with armhf/arm64 std, cross gcc and qemu-user-static"
-"${APT[@]}" install -y --no-install-recommends \
-    "rustc-web=$RUST_V" "cargo-web=$RUST_V" \
+"${APT[@]}" install -y --no-install-recommends --allow-downgrades \
+    "rustc-web=$RUST_V" "cargo-web=$RUST_V" "libstd-rust-web-dev=$RUST_V" \
     "libstd-rust-web-dev:armhf=$RUST_V" "libstd-rust-web-dev:arm64=$RUST_V" \
     gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu libc6-dev-armhf-cross libc6-dev-arm64-cross \
     libc6:armhf libc6:arm64 qemu-user-static file binutils-arm-linux-gnueabihf binutils-aarch64-linux-gnu \
