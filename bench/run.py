@@ -58,13 +58,9 @@ ECHO_SERVERS = {
     "python selectors": [PY, f"{BENCH}/ref/py_echo.py"],
 }
 CHAT_SERVERS = {
-    "picosel": [f"{REL}/chat-server", "--max-clients", "2000"],
+    "picosel": [f"{REL}/chat-server", "--max-clients", "1000"],
     "libev": [f"{OUT}/libev_chat"],
     "python selectors": [PY, f"{BENCH}/ref/py_chat.py"],
-}
-# Tried when a server does not start with its command above (noted).
-FALLBACKS = {
-    "picosel": [[f"{REL}/chat-server", "--max-clients", "1000"]],
 }
 # picosel's echo-server with each backend, for the fd-scaling curve.
 PICOSEL_BACKENDS = {b: [f"{REL}/echo-server", "--backend", b] for b in ("select", "poll", "epoll")}
@@ -312,19 +308,15 @@ def available(name, cmd):
 
 def probe(kind, servers):
     """Starts and stops each server once: a server that does not start is
-    tried with its fallback command, else left out with a note."""
+    left out with a note."""
     ok = {}
     for name, cmd in servers.items():
-        for i, c in enumerate([cmd] + FALLBACKS.get(name, []) if kind == "chat" else [cmd]):
-            try:
-                Server(c).stop()
-            except Failed as e:
-                note(f"{kind}, {name}: {e}")
-                continue
-            if i:
-                note(f"{kind}, {name}: running `{' '.join(os.path.basename(x) for x in c)}` instead")
-            ok[name] = c
-            break
+        try:
+            Server(cmd).stop()
+        except Failed as e:
+            note(f"{kind}, {name}: {e}")
+            continue
+        ok[name] = cmd
     return ok
 
 
