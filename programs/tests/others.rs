@@ -271,7 +271,7 @@ fn every_program_has_help_and_rejects_bad_arguments() {
     }
 }
 
-/// More connections with unsent output than the server has buffers (256):
+/// More connections with unsent output than the server has buffers (64):
 /// some wait unregistered for a buffer, and every byte still comes back.
 #[test]
 fn echo_buffer_pool_exhaustion_loses_nothing() {

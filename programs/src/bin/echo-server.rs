@@ -21,17 +21,18 @@ const USAGE: &str =
 Echoes every byte back to its sender.
   --bind ADDR:PORT   listen address (default 127.0.0.1:8007; [::1]:PORT for IPv6; port 0 = any)
   --backend NAME     select, poll or epoll (default epoll)
-  --buffers N        4 KiB output buffers shared by all connections, 1-256 (default 256)
+  --buffers N        16 KiB output buffers shared by all connections, 1-64 (default 64)
 ";
 
 const MAX_CONNS: usize = 10_000;
 const N: usize = MAX_CONNS + 4;
-/// Size of one output buffer.
-const BUF: usize = 4096;
+/// Size of one output buffer, and the most one recv reads (what is read
+/// must fit in the buffer if none of it can be sent back).
+const BUF: usize = 16 * 1024;
 /// Output buffers, shared: a connection holds one only while the peer is
-/// slower than its own echo (4 KiB x 256 = 1 MiB in all, whatever the
+/// slower than its own echo (16 KiB x 64 = 1 MiB in all, whatever the
 /// number of connections).
-const POOL: usize = 256;
+const POOL: usize = 64;
 const NO_BUF: u16 = u16::MAX;
 
 struct Conn {
