@@ -395,3 +395,67 @@ fn echo_waiting_connections_all_resume_when_the_buffer_frees() {
         c.read_exact(&mut got).unwrap_or_else(|e| panic!("connection {i} never resumed: {e}"));
     }
 }
+
+/// select(2) watches fds below FD_SETSIZE (1024) only. With the select
+/// backend, echo-server serves every connection below that, closes (rather
+/// than keeps unwatched) each one at or above it, and says so once on
+/// stderr, suggesting another backend.
+#[test]
+fn echo_select_closes_connections_from_fd_1024_and_says_so_once() {
+    use std::io::ErrorKind;
+    if !common::raise_fd_limit(4096) {
+        eprintln!("fd limit below 4096 and not raisable: skipped");
+        return;
+    }
+    let mut s = Server::start_with_stderr(
+        &bin("echo-server"),
+        &["--bind", "127.0.0.1:0", "--backend", "select"],
+        Stdio::piped(),
+    );
+    // Served or closed, told apart by a round trip: one at a time, so the
+    // server's fds are taken in order (and the listen backlog never fills).
+    let served = |c: &mut TcpStream| -> bool {
+        c.set_read_timeout(Some(WAIT)).unwrap();
+        if c.write_all(b"ping").is_err() {
+            return false;
+        }
+        let mut back = [0u8; 4];
+        match c.read_exact(&mut back) {
+            Ok(()) => {
+                assert_eq!(&back, b"ping");
+                true
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset) => {
+                false
+            }
+            Err(e) => panic!("neither served nor closed: {e}"),
+        }
+    };
+    let mut open = Vec::new();
+    let mut closed = 0;
+    for i in 0..1100 {
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        if served(&mut c) {
+            assert_eq!(closed, 0, "connection {i} served after one was closed");
+            open.push(c);
+        } else {
+            closed += 1;
+        }
+    }
+    // 0-2, the listener and the signal fd are the server's own.
+    assert!((1000..1024).contains(&open.len()), "{} connections served", open.len());
+    assert!(closed > 50, "{closed} closed");
+    // The ones below the limit are still served.
+    for c in open.iter_mut().rev().take(10) {
+        assert!(served(c), "a served connection was closed");
+    }
+    s.signal(libc::SIGTERM);
+    assert!(s.wait_exit().success());
+    let mut err = String::new();
+    s.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(
+        err,
+        "echo-server: select backend cannot watch fd 1024 (FD_SETSIZE is 1024): closing \
+         connections on fds from 1024 up; use --backend poll or epoll\n"
+    );
+}

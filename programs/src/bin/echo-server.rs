@@ -10,7 +10,7 @@ use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::net::{Accept, TcpListener, TcpStream};
 use picosel::ring::ByteRing;
-use picosel::{EventLoop, Events, TimerId, Token};
+use picosel::{Error, EventLoop, Events, TimerId, Token};
 use progs::{cli, err, out};
 
 progs::entry!(run);
@@ -92,6 +92,8 @@ struct Echo {
     conns: [Option<Conn>; MAX_CONNS],
     count: usize,
     shutting_down: bool,
+    /// The select backend refused an fd (>= FD_SETSIZE): said once.
+    said_fd_limit: bool,
 }
 
 type Loop = EventLoop<Echo, N, 1, AnyBackend<N>>;
@@ -147,6 +149,7 @@ fn run() -> i32 {
         conns: [const { None }; MAX_CONNS],
         count: 0,
         shutting_down: false,
+        said_fd_limit: false,
     };
     match lp.run(&mut echo) {
         Ok(()) => 0,
@@ -173,15 +176,43 @@ fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, _t: Token) {
             }
         };
         let Some(slot) = echo.conns.iter().position(Option::is_none) else { continue };
-        if lp.register(stream.as_raw_fd(), Events::READ, on_conn, slot).is_ok() {
-            echo.conns[slot] = Some(Conn {
-                stream,
-                buf: NO_BUF,
-                eof: false,
-                starved: false,
-                interest: Events::READ,
-            });
-            echo.count += 1;
+        let Some(entry) = echo.conns.get_mut(slot) else { continue };
+        match lp.register(stream.as_raw_fd(), Events::READ, on_conn, slot) {
+            Ok(()) => {
+                *entry = Some(Conn {
+                    stream,
+                    buf: NO_BUF,
+                    eof: false,
+                    starved: false,
+                    interest: Events::READ,
+                });
+                echo.count += 1;
+            }
+            Err(e) => {
+                refused(&mut echo.said_fd_limit, e);
+                drop(stream); // closed now, not kept unwatched
+            }
+        }
+    }
+}
+
+/// Says why a new connection is closed unserved: once for the select
+/// backend's fd limit (every later fd at or above it is refused too),
+/// every time otherwise.
+#[cold]
+fn refused(said_fd_limit: &mut bool, e: Error) {
+    match e {
+        Error::FdOutOfRange { fd, limit } => {
+            if !*said_fd_limit {
+                *said_fd_limit = true;
+                err!(
+                    "echo-server: select backend cannot watch fd {fd} (FD_SETSIZE is {limit}): \
+                     closing connections on fds from {limit} up; use --backend poll or epoll\n"
+                );
+            }
+        }
+        e => {
+            err!("echo-server: cannot watch a new connection ({e}): closed it\n");
         }
     }
 }

@@ -37,10 +37,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(bin: &str, args: &[&str]) -> Server {
+        Server::start_with_stderr(bin, args, Stdio::inherit())
+    }
+
+    /// As [`start`](Self::start), with the server's stderr going to
+    /// `stderr` (`Stdio::piped()`: read it from `child.stderr`).
+    pub fn start_with_stderr(bin: &str, args: &[&str], stderr: Stdio) -> Server {
         let mut child = command(bin)
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn server");
         let stdout = child.stdout.take().unwrap();
@@ -160,4 +166,25 @@ impl Peer {
         self.reader.read_to_string(&mut s).unwrap();
         s
     }
+}
+
+/// Raises this process's soft fd limit to at least `want` (up to the hard
+/// limit; raising is harmless to the other tests). The children inherit it.
+/// False if the hard limit is lower.
+#[allow(clippy::unnecessary_cast)] // rlim_t is 32 bits on 32-bit ARM
+pub fn raise_fd_limit(want: u64) -> bool {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY (test): valid pointer to a rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return false;
+    }
+    if lim.rlim_cur as u64 >= want {
+        return true;
+    }
+    if (lim.rlim_max as u64) < want {
+        return false;
+    }
+    lim.rlim_cur = want as _;
+    // SAFETY (test): as above.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
 }
