@@ -20,7 +20,7 @@ const USAGE: &str =
 
 Echoes every byte back to its sender.
   --bind ADDR:PORT   listen address (default 127.0.0.1:8007; [::1]:PORT for IPv6; port 0 = any)
-  --backend NAME     select, poll or epoll (default epoll)
+  --backend NAME     select (fds below 1024 only), poll or epoll (default epoll)
   --buffers N        16 KiB output buffers shared by all connections, 1-64 (default 64)
 ";
 
