@@ -94,6 +94,8 @@ struct Echo {
     shutting_down: bool,
     /// The select backend refused an fd (>= FD_SETSIZE): said once.
     said_fd_limit: bool,
+    /// The "all slots in use" line was printed.
+    said_full: bool,
 }
 
 type Loop = EventLoop<Echo, N, 1, AnyBackend<N>>;
@@ -150,6 +152,7 @@ fn run() -> i32 {
         count: 0,
         shutting_down: false,
         said_fd_limit: false,
+        said_full: false,
     };
     match lp.run(&mut echo) {
         Ok(()) => 0,
@@ -175,7 +178,16 @@ fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, _t: Token) {
                 return;
             }
         };
-        let Some(slot) = echo.conns.iter().position(Option::is_none) else { continue };
+        let Some(slot) = echo.conns.iter().position(Option::is_none) else {
+            if !echo.said_full {
+                echo.said_full = true;
+                err!(
+                    "echo-server: all {MAX_CONNS} connection slots are in use: closing new \
+                     connections until one is free (said once)\n"
+                );
+            }
+            continue; // `stream` is dropped: closed, not kept unwatched
+        };
         let Some(entry) = echo.conns.get_mut(slot) else { continue };
         match lp.register(stream.as_raw_fd(), Events::READ, on_conn, slot) {
             Ok(()) => {
