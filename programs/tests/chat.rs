@@ -185,6 +185,31 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
 }
 
 #[test]
+fn one_read_of_more_lines_than_the_log_holds_reaches_everyone() {
+    // 3,000 two-byte lines in one write from a client with a 32-byte nick:
+    // one read of 4 KiB makes ~72 KiB of relayed lines, more than the
+    // shared log holds, and none of it may be lost to a reader that keeps
+    // up (the kernel buffers take all of it, so this does not depend on
+    // when `a` reads).
+    let s = server(&[]);
+    let (mut a, _) = join(&s);
+    let (mut b, _) = join(&s);
+    a.until("join", |l| l.ends_with("joined"));
+    let bnick = "n".repeat(32);
+    b.send(&format!("/nick {bnick}\n"));
+    b.until("nick", |l| l.starts_with("* you are now "));
+    a.until("nick", |l| l.ends_with(&format!(" is now {bnick}")));
+    b.send(&"x\n".repeat(3000));
+    b.send("done\n");
+    let want = format!("{bnick}: x");
+    for i in 0..3000 {
+        let l = a.until("chat", is_chat);
+        assert_eq!(l, want, "line {i}");
+    }
+    assert_eq!(a.until("chat", is_chat), format!("{bnick}: done"));
+}
+
+#[test]
 fn connection_past_max_clients_is_refused_and_the_others_continue() {
     let s = server(&["--max-clients", "3"]);
     let mut peers: Vec<(Peer, String)> = (0..3).map(|_| join(&s)).collect();
