@@ -78,6 +78,10 @@ struct Chat {
     shutting_down: bool,
     /// The periodic timer that checks lingering clients, while there are any.
     linger_timer: Option<TimerId>,
+    /// Every message below this sequence number has been offered to every
+    /// client (by a completed round of `flush_all`); the ones from here on
+    /// go out after the current pass of callbacks (see `post`).
+    offered: u64,
 }
 
 type Loop = EventLoop<Chat, N, 2, AnyBackend<N>>;
@@ -145,14 +149,17 @@ fn run() -> i32 {
         log: Log::new(),
         shutting_down: false,
         linger_timer: None,
+        offered: 0,
     };
-    match lp.run(&mut chat) {
-        Ok(()) => 0,
-        Err(e) => {
+    // `EventLoop::run`, plus the flush of what the pass posted.
+    while !lp.is_stopped() {
+        if let Err(e) = lp.run_once(&mut chat, None) {
             err!("chat-server: {e}\n");
-            1
+            return 1;
         }
+        flush_all(&mut lp, &mut chat);
     }
+    0
 }
 
 fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
@@ -410,17 +417,30 @@ fn who(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     post(lp, chat, slot as u16, NONE, &line[..len + 1]);
 }
 
-/// Appends a message to the log and sends what it can to its recipients
-/// at once. A client the append leaves behind (it stopped reading and the
-/// shared backlog is full) is disconnected when next flushed.
+/// Appends a message to the log. It is sent after the current pass of
+/// callbacks (`flush_all`), together with everything else the pass posted:
+/// one `send` per client per pass instead of one per message. Should the
+/// append evict a message that has not been offered to everyone yet, all
+/// clients are flushed first, so that only a client that stopped reading
+/// (its socket is full) can fall out of the log; it is disconnected when
+/// next flushed.
 fn post(lp: &mut Loop, chat: &mut Chat, to: u16, except: u16, msg: &[u8]) {
+    if chat.log.evicts(msg.len()) > chat.offered {
+        flush_all(lp, chat);
+    }
     chat.log.append(to, except, msg);
-    if to == ALL {
+}
+
+/// Offers every client what the log holds for it, while anything posted
+/// has not been offered to everyone (a flush may post, e.g. a
+/// disconnection notice).
+fn flush_all(lp: &mut Loop, chat: &mut Chat) {
+    while chat.offered < chat.log.tail().seq {
+        let upto = chat.log.tail().seq;
         for j in 0..MAX_CLIENTS {
             flush(lp, chat, j);
         }
-    } else {
-        flush(lp, chat, usize::from(to));
+        chat.offered = chat.offered.max(upto);
     }
 }
 
