@@ -1,7 +1,7 @@
 //! chat-server driven by plain TCP clients.
 
 mod common;
-use common::{Peer, Server, bin};
+use common::{Peer, Server, bin, raise_fd_limit};
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -305,26 +305,6 @@ fn ipv6_loopback() {
     a.until("join", |l| l.ends_with("joined"));
     a.send("over six\n");
     assert_eq!(b.until("chat", is_chat), format!("{anick}: over six"));
-}
-
-/// Raises this process's soft fd limit to at least `want` (up to the hard
-/// limit; raising is harmless to the other tests). The children inherit it.
-#[allow(clippy::unnecessary_cast)] // rlim_t is 32 bits on 32-bit ARM
-fn raise_fd_limit(want: u64) -> bool {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY (test): valid pointer to a rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return false;
-    }
-    if lim.rlim_cur as u64 >= want {
-        return true;
-    }
-    if (lim.rlim_max as u64) < want {
-        return false;
-    }
-    lim.rlim_cur = want as _;
-    // SAFETY (test): as above.
-    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
 }
 
 /// Per-client state is small: 1000 connected clients (the compile-time
