@@ -8,7 +8,7 @@ bench/out/results.json. Loopback only; every load is bounded in count and
 time. `make bench` builds everything first and runs this; `make bench-tools`
 only builds. Python 3 standard library only.
 
-  python3 bench/run.py            the full run (about 10 minutes on 2 cores)
+  python3 bench/run.py            the full run (about 7 minutes on 2 cores)
   python3 bench/run.py --quick    a short smoke run (about 2 minutes)
   python3 bench/run.py --stand-in picosel's programs replaced by reference
                                   servers (to test the harness without them)

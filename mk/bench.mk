@@ -3,7 +3,7 @@
 # bench/REPORT.md and SVG charts in bench/charts/. Included by Makefile.
 # Never part of `make test` (loadgen's own unit tests are: loadgen-test).
 #
-#   make bench          build everything, then the full run (about 10 minutes
+#   make bench          build everything, then the full run (about 7 minutes
 #                       on 2 cores)
 #   make bench-quick    the same, a short smoke run (about 2 minutes)
 #   make bench-tools    only the builds: the C servers in bench/out/ (ignored
