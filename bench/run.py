@@ -686,11 +686,17 @@ def versions():
     return v
 
 
-def user_share(rows):
-    """Median share of the server's CPU time spent in user space (utime vs
-    stime, 10 ms ticks), as a percentage."""
+def median_user_share(rows):
+    """Median share (0 to 1) of the server's CPU time spent in user space
+    (utime vs stime, 10 ms ticks), or None without figures."""
     vals = [r["user_share"] for r in rows if "user_share" in r]
-    return f"{statistics.median(vals) * 100:.1f} %" if vals else "–"
+    return statistics.median(vals) if vals else None
+
+
+def user_share(rows):
+    """`median_user_share` as a percentage, for the tables."""
+    share = median_user_share(rows)
+    return f"{share * 100:.1f} %" if share is not None else "–"
 
 
 def targets(res, base):
@@ -737,8 +743,8 @@ def targets_section(res, base):
          "| target | measured | met |", "|---|---:|:---:|"]
     L += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in rows]
     e64 = res["echo"][0].get(base) if res["echo"] else None
-    if e64:
-        share = statistics.median(r.get("user_share", 0) for r in e64)
+    share = median_user_share(e64) if e64 else None
+    if share is not None:
         L += ["", f"Of picosel's server CPU time in the 64-byte echo load, {share * 100:.1f} % was spent in user space "
               "(its own code and libc; `/proc/PID/stat` utime vs stime, 10 ms ticks) and the rest in the kernel (loopback TCP, on both sides of each message). "
               "So even a server with no user-space code at all could not be more than "

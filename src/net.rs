@@ -146,8 +146,9 @@ impl TcpStream {
 
     /// Reads into `buf`: `Ok(Some(n))` with `n > 0` bytes, `Ok(Some(0))` at
     /// end of stream, `Ok(None)` when nothing is available yet. Fails only
-    /// with the OS error (`ECONNRESET`, ...), so the result is an [`Errno`]:
-    /// 16 bytes, returned in registers on the hot path.
+    /// with the OS error (`ECONNRESET`, ...), so the error is an [`Errno`].
+    /// Always inlined, so that the caller's match folds into the syscall's
+    /// result check on the hot path.
     #[inline(always)]
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
         loop {
