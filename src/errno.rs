@@ -10,12 +10,15 @@ use core::fmt;
 ///
 /// ```
 /// use picosel::Errno;
-/// assert_eq!(Errno::EBADF.name(), "EBADF");
-/// let mut buf = [0u8; 64];
-/// let text = picosel::fmt::format_into(&mut buf, format_args!("{}", Errno::EBADF));
-/// assert_eq!(text, "EBADF: bad file descriptor");
+/// let e = Errno::from_raw_os_error(9);
+/// assert_eq!(e, Errno::EBADF);
+/// assert_eq!((e.name(), e.raw_os_error()), ("EBADF", 9));
+/// assert_eq!(e.to_string(), "EBADF: bad file descriptor");
+/// # #[cfg(feature = "std")]
+/// assert_eq!(std::io::Error::from(e).raw_os_error(), Some(9));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(transparent)]
 pub struct Errno(i32);
 
 macro_rules! errnos {
@@ -103,13 +106,13 @@ impl Errno {
     /// `EWOULDBLOCK`, the same number as `EAGAIN` on Linux.
     pub const EWOULDBLOCK: Errno = Errno(libc::EWOULDBLOCK);
 
-    /// Wraps a raw errno number.
-    pub const fn from_raw(raw: i32) -> Errno {
+    /// Wraps a raw errno number (as `std::io::Error::from_raw_os_error`).
+    pub const fn from_raw_os_error(raw: i32) -> Errno {
         Errno(raw)
     }
 
-    /// The raw errno number.
-    pub const fn raw(self) -> i32 {
+    /// The raw errno number (as `std::io::Error::raw_os_error`).
+    pub const fn raw_os_error(self) -> i32 {
         self.0
     }
 
@@ -138,3 +141,10 @@ impl fmt::Debug for Errno {
 }
 
 impl core::error::Error for Errno {}
+
+#[cfg(feature = "std")]
+impl From<Errno> for std::io::Error {
+    fn from(e: Errno) -> Self {
+        std::io::Error::from_raw_os_error(e.0)
+    }
+}

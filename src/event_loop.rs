@@ -1,38 +1,43 @@
-//! The event loop: a selector whose data is a plain `fn` callback, plus
-//! fixed tables of timers and signal handlers.
+//! The event loop: a selector whose data is a plain `fn` callback, plus one
+//! fixed table of timers and signal handlers.
 //!
 //! One pass ([`EventLoop::run_once`]) waits (bounded by the next timer),
-//! dispatches the ready fds, then fires the due timers in deadline order.
-//! Dispatch goes through [`Selector::next_ready`], which re-checks every
-//! entry against the registration table at call time, so a callback may
-//! unregister, close, re-register or modify any fd, including others in the
-//! same batch, and no callback ever runs for a registration that is gone or
-//! with events it no longer asked for.
+//! dispatches the ready fds, fires the due timers in deadline order, then
+//! runs the after-pass hook. Dispatch goes through
+//! [`Selector::next_ready`], which checks every kernel report against the
+//! registration table at call time, so a callback may unregister, close,
+//! re-register or modify any fd, including others in the same batch, and no
+//! callback ever runs for a registration that is gone or with events it no
+//! longer asked for.
 
-use crate::backend::{Backend, Epoll};
-use crate::{Error, Events, RawFd, Selector, sys, time};
+use crate::backend::{AnyBackend, Backend, Epoll};
+use crate::{Error, Events, Limit, RawFd, Selector, Token, sys, time};
 use core::time::Duration;
 
-/// A small value stored with a callback and handed back to it.
-pub type Token = usize;
-
 /// Called when a registered fd is ready: `(loop, context, fd, events, token)`.
-pub type IoHandler<C, const N: usize, const T: usize, B> =
+pub type IoHandler<C, const N: usize, const T: usize, B = Epoll<N>> =
     fn(&mut EventLoop<C, N, T, B>, &mut C, RawFd, Events, Token);
 
 /// Called when a timer fires: `(loop, context, timer, token)`.
-pub type TimerHandler<C, const N: usize, const T: usize, B> =
+pub type TimerHandler<C, const N: usize, const T: usize, B = Epoll<N>> =
     fn(&mut EventLoop<C, N, T, B>, &mut C, TimerId, Token);
 
 /// Called when a watched signal arrives: `(loop, context, signal, token)`.
-pub type SignalHandler<C, const N: usize, const T: usize, B> =
+pub type SignalHandler<C, const N: usize, const T: usize, B = Epoll<N>> =
     fn(&mut EventLoop<C, N, T, B>, &mut C, i32, Token);
 
-/// How many distinct signals one loop can watch.
-pub const MAX_SIGNALS: usize = 8;
+/// Called after each pass of the loop: `(loop, context)`. What Redis `ae`
+/// calls `beforesleep`: the place to flush output that the pass's
+/// callbacks queued, so that it goes out in one write per peer.
+pub type PassHandler<C, const N: usize, const T: usize, B = Epoll<N>> =
+    fn(&mut EventLoop<C, N, T, B>, &mut C);
+
+/// An event loop whose backend is chosen at run time
+/// ([`AnyBackend::from_name`]).
+pub type AnyEventLoop<C, const N: usize, const T: usize> = EventLoop<C, N, T, AnyBackend<N>>;
 
 /// Names a timer; stale once the timer has fired (one-shot) or been
-/// cancelled, so cancelling twice is an error, never a wrong timer.
+/// cancelled, so it never names a later timer in the same place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimerId {
     index: u32,
@@ -51,77 +56,73 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> Clone for Handler<C, N, T
 }
 impl<C, const N: usize, const T: usize, B: Backend<N>> Copy for Handler<C, N, T, B> {}
 
-struct Timer<C, const N: usize, const T: usize, B: Backend<N>> {
-    deadline_ms: u64,
-    /// 0 for a one-shot timer.
-    period_ms: u64,
-    /// Arming order; timers armed during a firing pass wait for the next.
-    seq: u64,
-    f: TimerHandler<C, N, T, B>,
-    token: Token,
+/// One entry of the timer table: a timer or a signal handler.
+enum Entry<C, const N: usize, const T: usize, B: Backend<N>> {
+    Timer {
+        deadline_ms: u64,
+        /// 0 for a one-shot timer.
+        period_ms: u64,
+        /// Arming order; timers armed during a firing pass wait for the next.
+        seq: u64,
+        f: TimerHandler<C, N, T, B>,
+        token: Token,
+    },
+    Signal {
+        signo: i32,
+        f: SignalHandler<C, N, T, B>,
+        token: Token,
+        /// The signal was blocked before we blocked it (leave it so on close).
+        was_blocked: bool,
+    },
 }
 
-impl<C, const N: usize, const T: usize, B: Backend<N>> Clone for Timer<C, N, T, B> {
+impl<C, const N: usize, const T: usize, B: Backend<N>> Clone for Entry<C, N, T, B> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<C, const N: usize, const T: usize, B: Backend<N>> Copy for Timer<C, N, T, B> {}
+impl<C, const N: usize, const T: usize, B: Backend<N>> Copy for Entry<C, N, T, B> {}
 
-struct Signal<C, const N: usize, const T: usize, B: Backend<N>> {
-    signo: i32,
-    f: SignalHandler<C, N, T, B>,
-    token: Token,
-    /// The signal was blocked before we blocked it (leave it so on close).
-    was_blocked: bool,
-}
-
-impl<C, const N: usize, const T: usize, B: Backend<N>> Clone for Signal<C, N, T, B> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<C, const N: usize, const T: usize, B: Backend<N>> Copy for Signal<C, N, T, B> {}
-
-/// An allocation-free event loop over backend `B` (epoll by default) with
-/// room for `N` fds and `T` timers, dispatching to plain `fn` callbacks
-/// that get `&mut` access to the loop and to a context value `C`.
+/// An allocation-free event loop with room for `N` fds and `T` timers and
+/// signal handlers, over backend `B` (epoll unless chosen), dispatching to
+/// plain `fn` callbacks that get `&mut` access to the loop and to a
+/// context value `C`.
 ///
 /// ```
 /// use picosel::{EventLoop, Events, Token};
-/// use std::io::Write;
+/// use std::io::{Read, Write};
 /// use std::os::fd::AsRawFd;
-/// use std::time::Duration;
+/// use std::os::unix::net::UnixStream;
 ///
-/// struct Ctx { got: Vec<u8> }
+/// struct Ctx { conn: UnixStream, got: Vec<u8> }
 /// type Loop = EventLoop<Ctx, 8, 2>;
 ///
 /// fn on_read(lp: &mut Loop, ctx: &mut Ctx, fd: i32, _ev: Events, _t: Token) {
 ///     let mut buf = [0u8; 64];
-///     let n = picosel::os::read(fd, &mut buf).unwrap_or(0);
+///     let n = ctx.conn.read(&mut buf).unwrap_or(0);
 ///     ctx.got.extend_from_slice(&buf[..n]);
 ///     lp.unregister(fd).unwrap();
 ///     lp.stop();
 /// }
 ///
-/// let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
+/// let (a, mut b) = UnixStream::pair()?;
 /// let mut lp = Loop::new();
-/// lp.register(a.as_raw_fd(), Events::READ, on_read, 0)?;
+/// lp.register(a.as_raw_fd(), Events::READ, on_read, Token(0))?;
 /// b.write_all(b"hello")?;
-/// let mut ctx = Ctx { got: Vec::new() };
+/// let mut ctx = Ctx { conn: a, got: Vec::new() };
 /// lp.run(&mut ctx)?;
 /// assert_eq!(ctx.got, b"hello");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct EventLoop<C, const N: usize, const T: usize, B: Backend<N> = Epoll<N>> {
-    sel: Selector<B, Handler<C, N, T, B>, N>,
-    timers: [Option<Timer<C, N, T, B>>; T],
-    timer_generations: [u32; T],
+    sel: Selector<Handler<C, N, T, B>, N, B>,
+    entries: [Option<Entry<C, N, T, B>>; T],
+    generations: [u32; T],
     timer_seq: u64,
     /// Number of armed timers (lets a pass with none skip the clock).
     armed: usize,
-    signals: [Option<Signal<C, N, T, B>>; MAX_SIGNALS],
     signal_fd: RawFd,
+    after_pass: Option<PassHandler<C, N, T, B>>,
     stopped: bool,
 }
 
@@ -137,17 +138,17 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
         Self::with_backend(B::INIT)
     }
 
-    /// An empty loop on the given backend value (e.g. an
-    /// [`AnyBackend`](crate::backend::AnyBackend) chosen from `--backend`).
+    /// An empty loop on the given backend value (e.g. an [`AnyBackend`]
+    /// chosen from `--backend`).
     pub const fn with_backend(backend: B) -> Self {
         EventLoop {
             sel: Selector::with_backend(backend),
-            timers: [const { None }; T],
-            timer_generations: [0; T],
+            entries: [const { None }; T],
+            generations: [0; T],
             timer_seq: 0,
             armed: 0,
-            signals: [const { None }; MAX_SIGNALS],
             signal_fd: -1,
+            after_pass: None,
             stopped: false,
         }
     }
@@ -171,8 +172,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
 
     /// Changes the events watched on `fd`, keeping its callback and token.
     pub fn modify(&mut self, fd: RawFd, events: Events) -> Result<(), Error> {
-        let data = self.sel.get_key(fd)?.data;
-        self.sel.modify(fd, events, data).map(drop)
+        self.sel.modify_with(fd, events, None).map(drop)
     }
 
     /// Changes the events, callback and token of `fd`.
@@ -217,11 +217,18 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
         time::now_ms()
     }
 
+    /// A free entry of the timer table.
+    fn free_entry(&self) -> Result<usize, Error> {
+        let full = Error::Full { what: Limit::Timers, capacity: T };
+        self.entries.iter().position(Option::is_none).ok_or(full)
+    }
+
     /// Arms a timer: `f(loop, ctx, id, token)` runs once after `delay`, then
     /// every `period` if one is given. Millisecond resolution, rounded up.
     /// A periodic timer does not drift: each deadline is the previous one
     /// plus the period, and periods missed while the loop was busy are
-    /// skipped rather than fired in a burst.
+    /// skipped rather than fired in a burst. Takes one of the `T` entries
+    /// until it has fired (one-shot) or is cancelled.
     pub fn add_timer(
         &mut self,
         delay: Duration,
@@ -229,79 +236,86 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
         f: TimerHandler<C, N, T, B>,
         token: Token,
     ) -> Result<TimerId, Error> {
-        let full = Error::TableFull { what: "timers", capacity: T };
-        let index = self.timers.iter().position(Option::is_none).ok_or(full)?;
-        let deadline_ms = time::now_ms().saturating_add(ms_ceil(delay));
-        let period_ms = period.map_or(0, |p| ms_ceil(p).max(1));
+        let index = self.free_entry()?;
+        let deadline_ms = time::now_ms().saturating_add(time::ceil_ms(delay));
+        let period_ms = period.map_or(0, |p| time::ceil_ms(p).max(1));
         self.timer_seq = self.timer_seq.wrapping_add(1);
-        let timer = Timer { deadline_ms, period_ms, seq: self.timer_seq, f, token };
-        *self.timers.get_mut(index).ok_or(full)? = Some(timer);
+        let timer = Entry::Timer { deadline_ms, period_ms, seq: self.timer_seq, f, token };
+        if let Some(e) = self.entries.get_mut(index) {
+            *e = Some(timer);
+        }
         self.armed += 1;
-        Ok(TimerId {
-            index: index as u32,
-            generation: self.timer_generations.get(index).copied().unwrap_or(0),
-        })
+        let generation = self.generations.get(index).copied().unwrap_or(0);
+        Ok(TimerId { index: index as u32, generation })
     }
 
-    /// Cancels a timer. Fails with [`Error::NotFound`] if it already fired
-    /// (one-shot) or was cancelled.
-    pub fn cancel_timer(&mut self, id: TimerId) -> Result<(), Error> {
-        let i = id.index as usize;
-        match (self.timers.get(i), self.timer_generations.get(i)) {
-            (Some(Some(_)), Some(&g)) if g == id.generation => {
-                self.free_timer(i);
-                Ok(())
-            }
-            _ => Err(Error::NotFound),
+    /// Cancels a timer. Returns false (and changes nothing) if it had
+    /// already fired (one-shot) or been cancelled.
+    pub fn cancel_timer(&mut self, id: TimerId) -> bool {
+        if self.timer_deadline_ms(id).is_none() {
+            return false;
         }
+        self.free(id.index as usize);
+        true
     }
 
     /// The monotonic time (ms, as [`now_ms`](Self::now_ms)) at which timer
     /// `id` is next due, if it is armed.
     pub fn timer_deadline_ms(&self, id: TimerId) -> Option<u64> {
         let i = id.index as usize;
-        if self.timer_generations.get(i) != Some(&id.generation) {
+        if self.generations.get(i) != Some(&id.generation) {
             return None;
         }
-        Some(self.timers.get(i)?.as_ref()?.deadline_ms)
+        match self.entries.get(i)? {
+            Some(Entry::Timer { deadline_ms, .. }) => Some(*deadline_ms),
+            _ => None,
+        }
     }
 
-    fn free_timer(&mut self, i: usize) {
-        if let Some(t) = self.timers.get_mut(i) {
-            if t.take().is_some() {
+    fn free(&mut self, i: usize) {
+        if let Some(e) = self.entries.get_mut(i) {
+            if let Some(Entry::Timer { .. }) = e.take() {
                 self.armed -= 1;
             }
         }
-        if let Some(g) = self.timer_generations.get_mut(i) {
+        if let Some(g) = self.generations.get_mut(i) {
             *g = g.wrapping_add(1);
         }
+    }
+
+    fn signals(&self) -> impl Iterator<Item = (i32, SignalHandler<C, N, T, B>, Token)> + '_ {
+        self.entries.iter().filter_map(|e| match e {
+            Some(Entry::Signal { signo, f, token, .. }) => Some((*signo, *f, *token)),
+            _ => None,
+        })
     }
 
     /// Delivers `signo` as an ordinary event: blocks it in the calling thread
     /// and reads it from a signalfd registered in this loop, then runs
     /// `f(loop, ctx, signo, token)`. Use it for SIGINT/SIGTERM to shut down
-    /// gracefully. The process's signal dispositions are not changed; the
-    /// thread's mask is restored by [`close`](Self::close) or drop.
+    /// gracefully. Takes one of the `T` entries (a second call for the same
+    /// signal replaces its handler). The process's signal dispositions are
+    /// not changed; the thread's mask is restored by [`close`](Self::close)
+    /// or drop.
     pub fn add_signal(
         &mut self,
         signo: i32,
         f: SignalHandler<C, N, T, B>,
         token: Token,
     ) -> Result<(), Error> {
-        if let Some(s) = self.signals.iter_mut().flatten().find(|s| s.signo == signo) {
-            s.f = f;
-            s.token = token;
-            return Ok(());
+        for e in self.entries.iter_mut().flatten() {
+            if let Entry::Signal { signo: s, f: ef, token: et, .. } = e {
+                if *s == signo {
+                    (*ef, *et) = (f, token);
+                    return Ok(());
+                }
+            }
         }
-        let index = self
-            .signals
-            .iter()
-            .position(Option::is_none)
-            .ok_or(Error::TableFull { what: "signals", capacity: MAX_SIGNALS })?;
-        let mut set = [0i32; MAX_SIGNALS + 1];
+        let index = self.free_entry()?;
+        let mut set = [0i32; T];
         let mut n = 0;
-        for (slot, s) in set.iter_mut().zip(self.signals.iter().flatten()) {
-            *slot = s.signo;
+        for (slot, (s, _, _)) in set.iter_mut().zip(self.signals()) {
+            *slot = s;
             n += 1;
         }
         if let Some(slot) = set.get_mut(n) {
@@ -310,35 +324,41 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
         }
         let set = set.get(..n).unwrap_or(&[]);
         let was_blocked = sys::block_signals(&[signo])? & 1 != 0;
-        let fresh = self.signal_fd < 0;
+        let restore = || {
+            if !was_blocked {
+                let _ = sys::unblock_signals(&[signo]);
+            }
+        };
         let fd = match sys::signalfd(self.signal_fd, set) {
             Ok(fd) => fd,
             Err(e) => {
-                if !was_blocked {
-                    let _ = sys::unblock_signals(&[signo]);
-                }
+                restore();
                 return Err(e.into());
             }
         };
-        if fresh {
-            let handler = Handler { f: dispatch_signals::<C, N, T, B>, token: 0 };
+        if self.signal_fd < 0 {
+            let handler = Handler { f: dispatch_signals::<C, N, T, B>, token: Token(0) };
             if let Err(e) = self.sel.register(fd, Events::READ, handler) {
                 let _ = sys::close(fd);
-                if !was_blocked {
-                    let _ = sys::unblock_signals(&[signo]);
-                }
+                restore();
                 return Err(e);
             }
             self.signal_fd = fd;
         }
-        if let Some(slot) = self.signals.get_mut(index) {
-            *slot = Some(Signal { signo, f, token, was_blocked });
+        if let Some(e) = self.entries.get_mut(index) {
+            *e = Some(Entry::Signal { signo, f, token, was_blocked });
         }
         Ok(())
     }
 
-    /// Makes [`run`](Self::run) return once the current batch of callbacks
-    /// has been dispatched.
+    /// Sets (or with `None` removes) the hook that runs after each pass,
+    /// once the pass's fd callbacks and timers are done: where a server
+    /// sends what its callbacks queued (Redis `ae`'s `beforesleep`).
+    pub fn set_after_pass(&mut self, f: Option<PassHandler<C, N, T, B>>) {
+        self.after_pass = f;
+    }
+
+    /// Makes [`run`](Self::run) return once the current pass is done.
     pub fn stop(&mut self) {
         self.stopped = true;
     }
@@ -359,7 +379,8 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
 
     /// One pass: waits at most `timeout` (`None`: until something happens),
     /// and never past the next timer's deadline; dispatches every ready fd,
-    /// then every due timer. Returns how many callbacks ran.
+    /// then every due timer, then runs the after-pass hook. Returns how many
+    /// fd and timer callbacks ran.
     pub fn run_once(&mut self, ctx: &mut C, timeout: Option<Duration>) -> Result<usize, Error> {
         let wait = match (self.next_timer_in(), timeout) {
             (Some(t), Some(u)) => Some(t.min(u)),
@@ -371,7 +392,11 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
             (key.data.f)(self, ctx, key.fd, events, key.data.token);
             ran += 1;
         }
-        Ok(ran + self.fire_timers(ctx))
+        ran += self.fire_timers(ctx);
+        if let Some(f) = self.after_pass {
+            f(self, ctx);
+        }
+        Ok(ran)
     }
 
     /// Time until the earliest armed timer (zero if one is due).
@@ -379,8 +404,16 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
         if self.armed == 0 {
             return None;
         }
-        let next = self.timers.iter().flatten().map(|t| t.deadline_ms).min()?;
+        let next = self.timers().map(|(_, deadline, _)| deadline).min()?;
         Some(Duration::from_millis(next.saturating_sub(time::now_ms())))
+    }
+
+    /// Armed timers: `(index, deadline, seq)`.
+    fn timers(&self) -> impl Iterator<Item = (usize, u64, u64)> + '_ {
+        self.entries.iter().enumerate().filter_map(|(i, e)| match e {
+            Some(Entry::Timer { deadline_ms, seq, .. }) => Some((i, *deadline_ms, *seq)),
+            _ => None,
+        })
     }
 
     fn fire_timers(&mut self, ctx: &mut C) -> usize {
@@ -395,26 +428,28 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
         // (seq > pass) wait for the next pass. So this loop is bounded by T.
         for _ in 0..T {
             let due = self
-                .timers
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| t.as_ref().map(|t| (i, t)))
-                .filter(|(_, t)| t.deadline_ms <= now && t.seq <= pass)
-                .min_by_key(|(_, t)| (t.deadline_ms, t.seq))
-                .map(|(i, t)| (i, *t));
-            let Some((i, timer)) = due else { break };
+                .timers()
+                .filter(|&(_, deadline, seq)| deadline <= now && seq <= pass)
+                .min_by_key(|&(_, deadline, seq)| (deadline, seq));
+            let Some((i, _, _)) = due else { break };
             let id = TimerId {
                 index: i as u32,
-                generation: self.timer_generations.get(i).copied().unwrap_or(0),
+                generation: self.generations.get(i).copied().unwrap_or(0),
             };
-            if timer.period_ms == 0 {
-                self.free_timer(i);
-            } else if let Some(Some(t)) = self.timers.get_mut(i) {
-                let missed = now.saturating_sub(t.deadline_ms) / t.period_ms.max(1);
-                let step = t.period_ms.saturating_mul(missed.saturating_add(1));
-                t.deadline_ms = t.deadline_ms.saturating_add(step);
+            let Some(Some(Entry::Timer { deadline_ms, period_ms, f, token, .. })) =
+                self.entries.get_mut(i)
+            else {
+                break;
+            };
+            let (f, token) = (*f, *token);
+            if *period_ms == 0 {
+                self.free(i);
+            } else {
+                let missed = now.saturating_sub(*deadline_ms) / *period_ms;
+                let step = period_ms.saturating_mul(missed.saturating_add(1));
+                *deadline_ms = deadline_ms.saturating_add(step);
             }
-            (timer.f)(self, ctx, id, timer.token);
+            f(self, ctx, id, token);
             fired += 1;
         }
         fired
@@ -429,15 +464,12 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
             let _ = sys::close(self.signal_fd);
             self.signal_fd = -1;
         }
-        for s in self.signals.iter_mut() {
-            if let Some(sig) = s.take() {
-                if !sig.was_blocked {
-                    let _ = sys::unblock_signals(&[sig.signo]);
-                }
-            }
-        }
         for i in 0..T {
-            self.free_timer(i);
+            if let Some(Some(Entry::Signal { signo, was_blocked: false, .. })) = self.entries.get(i)
+            {
+                let _ = sys::unblock_signals(&[*signo]);
+            }
+            self.free(i);
         }
         self.sel.close();
     }
@@ -457,18 +489,14 @@ fn dispatch_signals<C, const N: usize, const T: usize, B: Backend<N>>(
     _events: Events,
     _token: Token,
 ) {
-    // Bounded: at most a few rounds of every watched signal per readiness.
-    for _ in 0..4 * MAX_SIGNALS {
+    // Bounded: a few rounds of every watched signal per readiness.
+    for _ in 0..4 * T.max(1) {
         let Ok(Some(signo)) = sys::read_signal(fd) else {
             break;
         };
-        let handler = lp.signals.iter().flatten().find(|s| s.signo == signo).copied();
-        if let Some(s) = handler {
-            (s.f)(lp, ctx, signo, s.token);
+        let handler = lp.signals().find(|&(s, _, _)| s == signo);
+        if let Some((_, f, token)) = handler {
+            f(lp, ctx, signo, token);
         }
     }
-}
-
-fn ms_ceil(d: Duration) -> u64 {
-    d.as_secs().saturating_mul(1000).saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)))
 }

@@ -79,19 +79,27 @@ impl FdSet {
         0
     }
 
-    /// The fds in the set, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = i32> + '_ {
-        self.words.iter().enumerate().flat_map(|(i, &w)| {
-            let mut rest = w;
-            core::iter::from_fn(move || {
-                if rest == 0 {
-                    return None;
-                }
-                let bit = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                Some((i * WORD_BITS + bit) as i32)
-            })
-        })
+    /// The lowest fd `>= from` and below `nfds` that is in `self` or in
+    /// `other`, if any: one word scan per 64 fds.
+    pub fn next_in_either(&self, other: &FdSet, from: i32, nfds: i32) -> Option<i32> {
+        let end = nfds.clamp(0, FD_SETSIZE as i32) as usize;
+        let mut fd = usize::try_from(from).ok()?;
+        while fd < end {
+            let w = fd / WORD_BITS;
+            let word = self.words.get(w)? | other.words.get(w)?;
+            let rest = word >> (fd % WORD_BITS);
+            if rest != 0 {
+                let found = fd + rest.trailing_zeros() as usize;
+                return (found < end).then_some(found as i32);
+            }
+            fd = (w + 1) * WORD_BITS;
+        }
+        None
+    }
+
+    /// How many fds are in `self` or in `other`.
+    pub fn count_either(&self, other: &FdSet) -> usize {
+        self.words.iter().zip(other.words.iter()).map(|(a, b)| (a | b).count_ones() as usize).sum()
     }
 
     /// The union of two sets.
@@ -103,20 +111,8 @@ impl FdSet {
         out
     }
 
-    /// Keeps only fds below `nfds` (what the kernel may report).
-    pub fn truncate(&mut self, nfds: i32) {
-        let nfds = nfds.clamp(0, FD_SETSIZE as i32) as usize;
-        for (i, w) in self.words.iter_mut().enumerate() {
-            let lo = i * WORD_BITS;
-            if lo >= nfds {
-                *w = 0;
-            } else if nfds - lo < WORD_BITS {
-                *w &= ((1 as Word) << (nfds - lo)) - 1;
-            }
-        }
-    }
-
     /// The raw words, for building a set from arbitrary data (fuzzing).
+    #[cfg(feature = "fuzzing")]
     pub fn from_words(words: [Word; WORDS]) -> FdSet {
         FdSet { words }
     }

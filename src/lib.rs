@@ -3,31 +3,40 @@
 //! I/O readiness selection for small Linux boards, with the model of
 //! Python's [`selectors`](https://docs.python.org/3/library/selectors.html)
 //! module: register a file descriptor with an interest mask ([`Events`]) and
-//! a piece of data, wait for readiness, dispatch.
+//! a piece of data, wait for readiness, dispatch. `#![no_std]`, no `alloc`,
+//! `libc` its only dependency; all storage fixed at compile time.
+//!
+//! ## Map
+//!
+//! | item | what it is for | a typical daemon |
+//! |---|---|---|
+//! | [`EventLoop`] | `fn` callbacks per fd, timers, signals, an after-pass hook | uses this |
+//! | [`Selector`] and its aliases ([`DefaultSelector`], [`AnySelector`], ...) | Python's `selectors`: register, `select`, `next_ready` | or this, to drive its own loop |
+//! | [`net`] | non-blocking TCP listener and stream | for its sockets |
+//! | [`backend`] | select(2), poll(2), epoll(7), and [`AnyBackend`](backend::AnyBackend) to pick one by name | names one only for a `--backend` flag |
+//! | [`Events`], [`Key`], [`Token`], [`TimerId`], [`RawFd`] | the values passed around | |
+//! | [`Error`], [`Limit`], [`Errno`] | what can fail, and the OS error with its name | |
 //!
 //! ## Design
 //!
-//! - **`#![no_std]`, no `alloc`, one dependency (`libc`).** picosel calls
-//!   `select(2)`, `poll(2)` and `epoll(7)` directly. All storage is fixed at
-//!   compile time by a const generic capacity `N`; constructors are `const
-//!   fn` and make no system call, so a selector fits on the stack or in a
-//!   `static`.
-//! - **One table, three backends.** [`Selector`] keeps the registrations in
-//!   a [`table::Table`] of `N` slots and mirrors changes into a
-//!   [`backend::Backend`]: [`backend::Select`], [`backend::Poll`] or
-//!   [`backend::Epoll`] (one small file each). [`DefaultSelector`] is epoll.
+//! - **Fixed capacity, no system call to construct.** A selector holds `N`
+//!   registrations, an event loop `N` fds and `T` timers and signal
+//!   handlers; constructors are `const fn`, so either fits on the stack or
+//!   in a `static`.
+//! - **One table, three backends.** The selector keeps the registrations in
+//!   one table of `N` slots and mirrors changes into its backend (one small
+//!   file each). [`DefaultSelector`] and [`EventLoop`] use epoll.
 //! - **Dispatch can't reach a registration that is gone.** Each slot has a
-//!   generation that changes whenever it is freed. The kernel's output is
-//!   decoded ([`decode`], pure functions, fuzzed) into `(slot, generation,
-//!   events)` entries, and [`Selector::next_ready`] re-checks each entry
-//!   against the table when the caller asks for it: an fd unregistered
-//!   mid-batch, or closed and its number reused by a new registration, is
-//!   never handed an event of its previous life.
+//!   generation that changes whenever it is freed. The kernel's output
+//!   stays in the backend's buffer and is read once, when
+//!   [`Selector::next_ready`] hands it out, checked against the table right
+//!   then: an fd unregistered mid-batch, or closed and its number reused by
+//!   a new registration, is never handed an event of its previous life.
 //! - **Python's semantics.** Same names, same error cases ([`Error`]), the
 //!   same timeout rules (rounded up, never to zero; `EINTR` retried with the
 //!   time left), the same error/hang-up mapping (an error wakes whichever
 //!   side is registered, so the caller's `read` sees it; no silent spin).
-//! - **`unsafe` lives in one module**, `sys`, of thin syscall wrappers.
+//! - **`unsafe` lives in one private module** of thin syscall wrappers.
 //!
 //! ## Example
 //!
@@ -60,46 +69,77 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Features
+//!
+//! - `std` (off): [`Selector::register_fd`] and friends take anything
+//!   `AsFd`, and [`Errno`] converts into `std::io::Error`. The crate stays
+//!   `#![no_std]` without it.
+//! - `fuzzing` (off): hooks for the fuzz targets. Hidden from the docs and
+//!   **outside semver**: never enable it in a program.
+//!
 //! ## Limits
 //!
 //! - `N` registrations per selector; registration `N + 1` fails with
-//!   [`Error::Full`] and leaves the others untouched.
+//!   [`Error::Full`] and leaves the others untouched. `T` timers and signal
+//!   handlers per event loop, the same way.
 //! - The select backend refuses fds `>= FD_SETSIZE` (1024) with
 //!   [`Error::FdOutOfRange`].
 //! - Unregister an fd before closing it: epoll tracks the open file, so a
 //!   `dup`ed copy would keep reporting it.
-//! - A single kernel wait is capped at about 30 minutes
-//!   ([`time::MAX_WAIT`]); longer timeouts are waited out in several calls.
+//! - A single kernel wait is capped at about 30 minutes (1,789,569 ms);
+//!   longer timeouts are waited out in several calls.
+//! - Linux (and Android) only: epoll and signalfd are Linux interfaces.
 
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+compile_error!(
+    "picosel supports Linux (and Android) only: it is built on epoll(7) and signalfd(2)"
+);
+
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod backend;
-pub mod decode;
 mod errno;
 mod error;
 mod event_loop;
 mod events;
-pub mod fdset;
-pub mod fmt;
+mod fdset;
 mod key;
 pub mod net;
-pub mod os;
-pub mod ring;
 mod selector;
 #[allow(unsafe_code)]
 mod sys;
-pub mod table;
-pub mod time;
+mod table;
+mod time;
+mod token;
 
 pub use errno::Errno;
-pub use error::Error;
-pub use event_loop::{EventLoop, IoHandler, SignalHandler, TimerHandler, TimerId, Token};
+pub use error::{Error, Limit};
+pub use event_loop::{
+    AnyEventLoop, EventLoop, IoHandler, PassHandler, SignalHandler, TimerHandler, TimerId,
+};
 pub use events::Events;
 pub use key::{Key, RawFd};
-pub use selector::{DefaultSelector, EpollSelector, PollSelector, SelectSelector, Selector};
+pub use selector::{
+    AnySelector, DefaultSelector, EpollSelector, PollSelector, SelectSelector, Selector,
+};
+pub use token::Token;
+
+/// What the fuzz targets need beyond the public API: the backends' sealed
+/// operations and their fake-kernel hooks. **Outside semver**: it changes
+/// with picosel's internals, in any release.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::backend::raw::{RawBackend, Report, map_bits};
+    pub use crate::fdset::{FD_SETSIZE, FdSet};
+    pub use crate::table::Tag;
+}
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

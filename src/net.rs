@@ -87,10 +87,10 @@ impl TcpListener {
     /// the pending connection is dropped with the reserve-fd trick.
     pub fn accept(&mut self) -> Result<Accept, Error> {
         for _ in 0..16 {
-            match sys::accept(self.fd.0) {
+            match sys::retry_on_intr(|| sys::accept(self.fd.0)) {
                 Ok((fd, peer)) => return Ok(Accept::Stream(TcpStream { fd: Fd(fd) }, peer)),
                 Err(e) if e.is_would_block() => return Ok(Accept::WouldBlock),
-                Err(e) if e == Errno::ECONNABORTED || e == Errno::EINTR => continue,
+                Err(e) if e == Errno::ECONNABORTED => continue,
                 Err(e) if e == Errno::EMFILE || e == Errno::ENFILE => {
                     // Free the reserve, take the connection and close it, then
                     // re-arm the reserve.
@@ -140,7 +140,7 @@ impl TcpStream {
     pub fn take_error(&self) -> Result<(), Error> {
         match sys::getsockopt_int(self.fd.0, libc::SOL_SOCKET, libc::SO_ERROR)? {
             0 => Ok(()),
-            e => Err(Error::Os(Errno::from_raw(e))),
+            e => Err(Error::Os(Errno::from_raw_os_error(e))),
         }
     }
 
@@ -151,13 +151,10 @@ impl TcpStream {
     /// result check on the hot path.
     #[inline(always)]
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
-        loop {
-            match sys::recv(self.fd.0, buf) {
-                Ok(n) => return Ok(Some(n)),
-                Err(e) if e.is_would_block() => return Ok(None),
-                Err(e) if e == Errno::EINTR => continue,
-                Err(e) => return Err(e),
-            }
+        match sys::retry_on_intr(|| sys::recv(self.fd.0, buf)) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.is_would_block() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -166,13 +163,10 @@ impl TcpStream {
     /// reset the connection gives `Err` (`EPIPE`/`ECONNRESET`), not SIGPIPE.
     #[inline(always)]
     pub fn send(&self, buf: &[u8]) -> Result<Option<usize>, Errno> {
-        loop {
-            match sys::send(self.fd.0, buf) {
-                Ok(n) => return Ok(Some(n)),
-                Err(e) if e.is_would_block() => return Ok(None),
-                Err(e) if e == Errno::EINTR => continue,
-                Err(e) => return Err(e),
-            }
+        match sys::retry_on_intr(|| sys::send(self.fd.0, buf)) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.is_would_block() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

@@ -1,9 +1,9 @@
-//! Timeout arithmetic: monotonic time and rounding *up* to a backend's
-//! resolution.
+//! The timeout rule, in one place: monotonic time, the cap on one kernel
+//! wait, and rounding *up* to a backend's resolution.
 //!
 //! A positive timeout is never rounded down to zero: `select(0.0001)` that
 //! became a 0 ms poll would turn a caller's wait loop into a busy loop
-//! (Redis #8764). Timeouts are also capped at [`MAX_WAIT`], below what old
+//! (Redis #8764). One kernel wait is capped at [`MAX_WAIT`], below what old
 //! 32-bit kernels accept; the selector waits again for whatever is left.
 
 use core::time::Duration;
@@ -26,21 +26,44 @@ pub fn as_ns(d: Duration) -> u64 {
     d.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(d.subsec_nanos()))
 }
 
-/// `d` in whole milliseconds, rounded up, as `poll`/`epoll_wait` take it;
-/// `None` (block) becomes -1.
-pub fn ceil_ms(d: Option<Duration>) -> i32 {
+/// A duration in whole milliseconds, rounded up, saturating.
+pub fn ceil_ms(d: Duration) -> u64 {
+    d.as_secs().saturating_mul(1000).saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)))
+}
+
+/// One kernel wait's timeout as `poll`/`epoll_wait` take it: `None` (block)
+/// is -1, anything else at most [`MAX_WAIT`], rounded up to a millisecond.
+pub fn wait_ms(d: Option<Duration>) -> i32 {
     match d {
         None => -1,
-        Some(d) => {
-            let d = d.min(MAX_WAIT);
-            let ms = d.as_secs() * 1000 + u64::from(d.subsec_nanos().div_ceil(1_000_000));
-            ms.min(i32::MAX as u64) as i32
-        }
+        Some(d) => ceil_ms(d.min(MAX_WAIT)) as i32,
     }
 }
 
-/// `d` in whole microseconds, rounded up, as `select`'s timeval takes it.
-pub fn ceil_us(d: Duration) -> u64 {
+/// One kernel wait's timeout as `select`'s timeval takes it: at most
+/// [`MAX_WAIT`], rounded up to a microsecond.
+pub fn wait_us(d: Duration) -> u64 {
     let d = d.min(MAX_WAIT);
     d.as_secs() * 1_000_000 + u64::from(d.subsec_nanos().div_ceil(1_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positive_timeouts_never_round_to_zero() {
+        assert_eq!(wait_ms(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(wait_us(Duration::from_nanos(1)), 1);
+        assert_eq!(wait_ms(Some(Duration::ZERO)), 0);
+        assert_eq!(wait_ms(None), -1);
+        assert_eq!(wait_ms(Some(Duration::from_micros(1500))), 2);
+    }
+
+    #[test]
+    fn one_wait_is_capped() {
+        assert_eq!(wait_ms(Some(Duration::MAX)), 1_789_569);
+        assert_eq!(wait_us(Duration::MAX), 1_789_569_000);
+        assert_eq!(ceil_ms(Duration::MAX), u64::MAX);
+    }
 }

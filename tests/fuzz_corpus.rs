@@ -1,3 +1,4 @@
+#![cfg(feature = "fuzzing")]
 //! Replays the committed fuzz corpora (`fuzz/corpus/<target>/`) and the
 //! inputs of fixed findings (`fuzz/regressions/<target>/`) through the fuzz
 //! targets' checks, so that `make test` runs them on stable Rust without

@@ -1,13 +1,20 @@
 //! A backend chosen at run time, for programs with a `--backend` flag.
 
-use super::{Backend, Epoll, Poll, Select};
-use crate::table::{ReadyList, Table};
+use super::raw::{RawBackend, Report};
+use super::{Epoll, Poll, Select};
+use crate::table::Tag;
 use crate::{Errno, Error, Events, RawFd};
 use core::time::Duration;
 
 /// One of the three backends, picked at run time (`--backend poll`), so a
 /// program carries one copy of its own code rather than one per backend.
 /// Its size is that of the largest backend (no boxing: there is no heap).
+///
+/// ```
+/// use picosel::backend::AnyBackend;
+/// assert_eq!(AnyBackend::<16>::from_name("epoll").map(|b| b.name()), Some("epoll"));
+/// assert!(AnyBackend::<16>::from_name("kqueue").is_none());
+/// ```
 #[allow(clippy::large_enum_variant)]
 pub enum AnyBackend<const N: usize> {
     /// `select(2)`.
@@ -19,9 +26,12 @@ pub enum AnyBackend<const N: usize> {
 }
 
 impl<const N: usize> AnyBackend<N> {
+    /// The backends' names, as [`from_name`](Self::from_name) takes them.
+    pub const NAMES: [&'static str; 3] = ["select", "poll", "epoll"];
+
     /// The select backend.
     pub const fn select() -> Self {
-        AnyBackend::Select(<Select as Backend<N>>::INIT)
+        AnyBackend::Select(<Select as RawBackend<N>>::INIT)
     }
 
     /// The poll backend.
@@ -64,7 +74,7 @@ macro_rules! each {
     };
 }
 
-impl<const N: usize> Backend<N> for AnyBackend<N> {
+impl<const N: usize> RawBackend<N> for AnyBackend<N> {
     const NAME: &'static str = "any";
     const INIT: Self = Self::epoll();
 
@@ -73,41 +83,39 @@ impl<const N: usize> Backend<N> for AnyBackend<N> {
     }
 
     fn open(&mut self) -> Result<(), Errno> {
-        each!(self, b => Backend::<N>::open(b))
+        each!(self, b => RawBackend::<N>::open(b))
     }
 
-    fn add(&mut self, fd: RawFd, slot: u32, generation: u32, events: Events) -> Result<(), Error> {
-        each!(self, b => Backend::<N>::add(b, fd, slot, generation, events))
+    fn add(&mut self, fd: RawFd, tag: Tag, events: Events) -> Result<(), Error> {
+        each!(self, b => RawBackend::<N>::add(b, fd, tag, events))
     }
 
-    fn modify(
-        &mut self,
-        fd: RawFd,
-        slot: u32,
-        generation: u32,
-        events: Events,
-    ) -> Result<(), Error> {
-        each!(self, b => Backend::<N>::modify(b, fd, slot, generation, events))
+    fn modify(&mut self, fd: RawFd, tag: Tag, events: Events) -> Result<(), Error> {
+        each!(self, b => RawBackend::<N>::modify(b, fd, tag, events))
     }
 
-    fn remove(&mut self, fd: RawFd, slot: u32) -> Result<(), Errno> {
-        each!(self, b => Backend::<N>::remove(b, fd, slot))
+    fn remove(&mut self, fd: RawFd, tag: Tag) -> Result<(), Errno> {
+        each!(self, b => RawBackend::<N>::remove(b, fd, tag))
     }
 
-    fn wait<D: Copy>(
-        &mut self,
-        table: &Table<D, N>,
-        timeout: Option<Duration>,
-        out: &mut ReadyList<N>,
-    ) -> Result<(), Errno> {
-        each!(self, b => Backend::<N>::wait(b, table, timeout, out))
+    fn wait(&mut self, timeout: Option<Duration>) -> Result<usize, Errno> {
+        each!(self, b => RawBackend::<N>::wait(b, timeout))
+    }
+
+    #[inline]
+    fn next(&mut self) -> Option<Report> {
+        each!(self, b => RawBackend::<N>::next(b))
+    }
+
+    fn clear(&mut self) {
+        each!(self, b => RawBackend::<N>::clear(b))
     }
 
     fn close(&mut self) {
-        each!(self, b => Backend::<N>::close(b))
+        each!(self, b => RawBackend::<N>::close(b))
     }
 
     fn fileno(&self) -> Option<RawFd> {
-        each!(self, b => Backend::<N>::fileno(b))
+        each!(self, b => RawBackend::<N>::fileno(b))
     }
 }

@@ -13,7 +13,7 @@ use crate::fdset::FdSet;
 fn errno() -> Errno {
     // SAFETY: __errno_location returns a valid pointer to the calling
     // thread's errno, which lives as long as the thread.
-    Errno::from_raw(unsafe { *libc::__errno_location() })
+    Errno::from_raw_os_error(unsafe { *libc::__errno_location() })
 }
 
 /// Maps the C convention (`-1` and errno) to a `Result`.
@@ -26,6 +26,19 @@ fn cvt(ret: libc::c_int) -> Result<libc::c_int, Errno> {
 #[inline]
 fn cvt_size(ret: libc::ssize_t) -> Result<usize, Errno> {
     if ret < 0 { Err(errno()) } else { Ok(ret as usize) }
+}
+
+/// Runs `call` again for as long as it fails with `EINTR`: the one retry
+/// loop for calls that are simply restarted (a wait with a deadline is not
+/// one of them; the selector recomputes its timeout instead).
+#[inline(always)]
+pub fn retry_on_intr<T>(mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    loop {
+        match call() {
+            Err(e) if e == Errno::EINTR => continue,
+            other => return other,
+        }
+    }
 }
 
 /// `close(2)`.
@@ -134,17 +147,18 @@ pub fn epoll_wait(
     cvt(ret).map(|n| n as usize)
 }
 
+/// Opens a NUL-terminated path read-only and close-on-exec.
+pub fn open_read(path: &core::ffi::CStr) -> Result<i32, Errno> {
+    // SAFETY: `path` is a valid NUL-terminated string for the call.
+    cvt(unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })
+}
+
 /// `read(2)` into `buf`.
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: the pointer and length describe a valid, writable byte slice.
     cvt_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
 }
 
-/// `write(2)` from `buf`.
-pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
-    // SAFETY: the pointer and length describe a valid, readable byte slice.
-    cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
-}
 
 // Socket calls (net.rs) and signal calls (signal.rs) live beside this file,
 // in the same module, so all of picosel's `unsafe` stays under `sys`.
@@ -152,5 +166,3 @@ mod net;
 mod signal;
 pub use net::*;
 pub use signal::*;
-mod os;
-pub use os::*;

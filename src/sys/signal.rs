@@ -24,7 +24,7 @@ pub fn block_signals(signals: &[i32]) -> Result<u64, Errno> {
     // SAFETY: both pointers are valid for the call.
     let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) };
     if ret != 0 {
-        return Err(Errno::from_raw(ret));
+        return Err(Errno::from_raw_os_error(ret));
     }
     let mut was = 0u64;
     for (i, &s) in signals.iter().enumerate().take(64) {
@@ -41,7 +41,7 @@ pub fn unblock_signals(signals: &[i32]) -> Result<(), Errno> {
     let set = sigset(signals)?;
     // SAFETY: `set` is valid; the old mask is not wanted (null).
     let ret = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut()) };
-    if ret != 0 { Err(Errno::from_raw(ret)) } else { Ok(()) }
+    if ret != 0 { Err(Errno::from_raw_os_error(ret)) } else { Ok(()) }
 }
 
 /// Creates (`fd == -1`) or updates a non-blocking, close-on-exec signalfd
@@ -55,7 +55,7 @@ pub fn signalfd(fd: i32, signals: &[i32]) -> Result<i32, Errno> {
 /// Reads one pending signal from a signalfd: `Ok(None)` when none is left.
 pub fn read_signal(fd: i32) -> Result<Option<i32>, Errno> {
     let mut buf = [0u8; core::mem::size_of::<libc::signalfd_siginfo>()];
-    match read(fd, &mut buf) {
+    match super::retry_on_intr(|| read(fd, &mut buf)) {
         Ok(n) if n == buf.len() => {
             // ssi_signo is the first field (u32), in native byte order.
             let signo = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
