@@ -21,6 +21,9 @@ PACKAGE_LOG := target/package-check.log
 # ../fuzz/src/*.rs and reads fuzz/corpus); cargo says so once. Any other
 # warning line fails the check.
 PACKAGE_EXPECTED_WARNING := warning: ignoring test `fuzz_corpus` as `tests/fuzz_corpus.rs` is not included in the published package
+# The .crate stores every file with the same 2006 mtime; unpacked as is,
+# cargo would take the last run's build in PACKAGE_TARGET_DIR as up to date
+# and test stale code. tar -m gives the files the time of unpacking instead.
 # The version of picosel in Cargo.toml, read when a recipe runs.
 PACKAGE_VERSION_CMD := $(CARGO) metadata --no-deps --format-version 1 --offline | python3 -c \
 	'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "picosel"))'
@@ -35,7 +38,7 @@ package-check:
 	  version=$$($(PACKAGE_VERSION_CMD)); \
 	  crate=target/package/picosel-$$version.crate; \
 	  mkdir -p target; \
-	  echo "== cargo package -p picosel $(PACKAGE_FLAGS) (picosel $$version; log: $(PACKAGE_LOG))"; \
+	  echo "== cargo package -p picosel$(if $(PACKAGE_FLAGS), $(PACKAGE_FLAGS)) (picosel $$version; log: $(PACKAGE_LOG))"; \
 	  $(CARGO) package -p picosel --color never $(PACKAGE_FLAGS) 2>&1 | tee $(PACKAGE_LOG); \
 	  unexpected=$$(grep '^warning:' $(PACKAGE_LOG) | grep -v -x -F -e '$(PACKAGE_EXPECTED_WARNING)' || true); \
 	  if [ -n "$$unexpected" ]; then \
@@ -44,7 +47,7 @@ package-check:
 	  [ -f "$$crate" ] || { echo "package-check: $$crate is missing"; exit 1; }; \
 	  tmp=$$(mktemp -d -t picosel-package.XXXXXX); \
 	  trap 'rm -rf "$$tmp"' EXIT; \
-	  tar -xzf "$$crate" -C "$$tmp"; \
+	  tar -xzmf "$$crate" -C "$$tmp"; \
 	  echo "== cargo test --locked in $$tmp/picosel-$$version (target dir $(PACKAGE_TARGET_DIR))"; \
 	  cd "$$tmp/picosel-$$version"; \
 	  env CARGO_TARGET_DIR="$(PACKAGE_TARGET_DIR)" $(CARGO) test --locked; \
