@@ -21,9 +21,6 @@ PACKAGE_LOG := target/package-check.log
 # ../fuzz/src/*.rs and reads fuzz/corpus); cargo says so once. Any other
 # warning line fails the check.
 PACKAGE_EXPECTED_WARNING := warning: ignoring test `fuzz_corpus` as `tests/fuzz_corpus.rs` is not included in the published package
-# The .crate stores every file with the same 2006 mtime; unpacked as is,
-# cargo would take the last run's build in PACKAGE_TARGET_DIR as up to date
-# and test stale code. tar -m gives the files the time of unpacking instead.
 # The version of picosel in Cargo.toml, read when a recipe runs.
 PACKAGE_VERSION_CMD := $(CARGO) metadata --no-deps --format-version 1 --offline | python3 -c \
 	'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "picosel"))'
@@ -33,6 +30,9 @@ PACKAGE_VERSION_CMD := $(CARGO) metadata --no-deps --format-version 1 --offline 
 package-list:
 	$(CARGO) package -p picosel --list $(PACKAGE_FLAGS)
 
+# The .crate stores every file with the same 2006 mtime; unpacked as is,
+# cargo would take the last run's build in PACKAGE_TARGET_DIR as up to date
+# and test stale code. tar -m gives the files the time of unpacking instead.
 package-check:
 	@set -euo pipefail; \
 	  version=$$($(PACKAGE_VERSION_CMD)); \
