@@ -14,6 +14,7 @@ help:
 	@echo "make cross    build for armv7 and aarch64; make cross-test runs the tests under qemu"
 	@echo "make size     stripped sizes of the static programs next to a do-nothing binary"
 	@echo "make bench    benchmarks against mio, libev, raw epoll and Python (writes bench/REPORT.md)"
+	@echo "make package-check  cargo package -p picosel without warnings, then the .crate's tests on their own"
 	@echo "make ci       everything CI runs"
 
 run:
@@ -44,7 +45,7 @@ fmt:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p picosel --no-deps
 
-ci: lint test doc fuzz-ci cross-test
+ci: lint test doc package-check fuzz-ci cross-test
 
 clean:
 	$(CARGO) clean
@@ -52,3 +53,4 @@ clean:
 -include mk/fuzz.mk
 -include mk/cross.mk
 -include mk/bench.mk
+-include mk/package.mk
