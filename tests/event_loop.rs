@@ -1,7 +1,7 @@
 //! The event loop: dispatch safety on every backend, timers, signals.
 
-use picosel::backend::{Backend, Epoll, Poll, Select};
-use picosel::{Error, EventLoop, Events, TimerId, Token};
+use picosel::backend::{Epoll, Poll, Select};
+use picosel::{Error, EventLoop, Events, Limit, TimerId, Token};
 use std::io::Write;
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::net::UnixStream;
@@ -35,7 +35,7 @@ enum Action {
 }
 
 macro_rules! dispatch_tests {
-    ($name:ident, $backend:ty) => {
+    ($name:ident, $backend:ty, $backend_name:literal) => {
         mod $name {
             use super::*;
             type Loop = EventLoop<Ctx, 16, 4, $backend>;
@@ -62,7 +62,7 @@ macro_rules! dispatch_tests {
                                 assert_eq!(unsafe { libc::dup2(nfd, other) }, other);
                                 unsafe { libc::close(nfd) };
                             }
-                            lp.register(other, Events::READ, on_io, 99).unwrap();
+                            lp.register(other, Events::READ, on_io, Token(99)).unwrap();
                             ctx.keep.push(peer);
                         }
                         Action::OtherWriteOnly => lp.modify(other, Events::WRITE).unwrap(),
@@ -84,7 +84,7 @@ macro_rules! dispatch_tests {
                     let (a, mut b) = UnixStream::pair().unwrap();
                     b.write_all(b"x").unwrap();
                     let fd = a.into_raw_fd();
-                    lp.register(fd, Events::READ, on_io, t).unwrap();
+                    lp.register(fd, Events::READ, on_io, Token(t)).unwrap();
                     ctx.fds.push(fd);
                     peers.push(b);
                 }
@@ -108,7 +108,7 @@ macro_rules! dispatch_tests {
                 // Only the first callback: the others were replaced by idle
                 // sockets (token 99) that must not be called for the old data.
                 assert_eq!(ctx.calls.len(), 1, "{:?}", ctx.calls);
-                assert!(ctx.calls.iter().all(|c| c.0 != 99));
+                assert!(ctx.calls.iter().all(|c| c.0 != Token(99)));
                 // The fresh registrations are live and quiet.
                 assert_eq!(lp.run_once(&mut ctx, Some(Duration::ZERO)).unwrap(), 1);
                 assert_eq!(ctx.calls[1].0, ctx.calls[0].0, "only the first fd is still readable");
@@ -152,22 +152,22 @@ macro_rules! dispatch_tests {
             #[test]
             fn backend_name_is_reported() {
                 let lp = Loop::new();
-                assert_eq!(lp.backend_name(), <$backend as Backend<16>>::NAME);
+                assert_eq!(lp.backend_name(), $backend_name);
             }
         }
     };
 }
 
-dispatch_tests!(select, Select);
-dispatch_tests!(poll, Poll<16>);
-dispatch_tests!(epoll, Epoll<16>);
+dispatch_tests!(select, Select, "select");
+dispatch_tests!(poll, Poll<16>, "poll");
+dispatch_tests!(epoll, Epoll<16>, "epoll");
 
 type TLoop = EventLoop<Ctx, 4, 4>;
 
 fn on_timer(lp: &mut TLoop, ctx: &mut Ctx, id: TimerId, token: Token) {
     ctx.timers.push((token, lp.now_ms()));
     ctx.ids.push(id);
-    if token == 1000 {
+    if token == Token(1000) {
         lp.stop();
     }
 }
@@ -176,16 +176,17 @@ fn on_timer(lp: &mut TLoop, ctx: &mut Ctx, id: TimerId, token: Token) {
 fn timers_fire_in_deadline_order_once_each() {
     let mut lp = TLoop::new();
     let mut ctx = Ctx::default();
-    lp.add_timer(Duration::from_millis(40), None, on_timer, 3).unwrap();
-    lp.add_timer(Duration::from_millis(10), None, on_timer, 1).unwrap();
-    lp.add_timer(Duration::from_millis(25), None, on_timer, 2).unwrap();
-    lp.add_timer(Duration::from_millis(60), None, on_timer, 1000).unwrap();
+    lp.add_timer(Duration::from_millis(40), None, on_timer, Token(3)).unwrap();
+    lp.add_timer(Duration::from_millis(10), None, on_timer, Token(1)).unwrap();
+    lp.add_timer(Duration::from_millis(25), None, on_timer, Token(2)).unwrap();
+    lp.add_timer(Duration::from_millis(60), None, on_timer, Token(1000)).unwrap();
     lp.run(&mut ctx).unwrap();
     let order: Vec<Token> = ctx.timers.iter().map(|t| t.0).collect();
-    assert_eq!(order, [1, 2, 3, 1000]);
-    // One-shot timers are gone: cancelling them fails.
+    assert_eq!(order, [Token(1), Token(2), Token(3), Token(1000)]);
+    // One-shot timers are gone: cancelling them does nothing.
     for id in ctx.ids.clone() {
-        assert_eq!(lp.cancel_timer(id), Err(Error::NotFound));
+        assert!(!lp.cancel_timer(id));
+        assert_eq!(lp.timer_deadline_ms(id), None);
     }
 }
 
@@ -193,20 +194,20 @@ fn timers_fire_in_deadline_order_once_each() {
 fn cancelled_timers_never_fire_and_the_table_has_a_limit() {
     let mut lp = TLoop::new();
     let mut ctx = Ctx::default();
-    let a = lp.add_timer(Duration::from_millis(5), None, on_timer, 1).unwrap();
-    lp.add_timer(Duration::from_millis(5), Some(Duration::from_millis(5)), on_timer, 2).unwrap();
-    lp.add_timer(Duration::from_millis(30), None, on_timer, 1000).unwrap();
-    let d = lp.add_timer(Duration::from_millis(5), None, on_timer, 4).unwrap();
+    let a = lp.add_timer(Duration::from_millis(5), None, on_timer, Token(1)).unwrap();
+    lp.add_timer(Duration::from_millis(5), Some(Duration::from_millis(5)), on_timer, Token(2)).unwrap();
+    lp.add_timer(Duration::from_millis(30), None, on_timer, Token(1000)).unwrap();
+    let d = lp.add_timer(Duration::from_millis(5), None, on_timer, Token(4)).unwrap();
     assert_eq!(
-        lp.add_timer(Duration::ZERO, None, on_timer, 5),
-        Err(Error::TableFull { what: "timers", capacity: 4 })
+        lp.add_timer(Duration::ZERO, None, on_timer, Token(5)),
+        Err(Error::Full { what: Limit::Timers, capacity: 4 })
     );
-    lp.cancel_timer(a).unwrap();
-    lp.cancel_timer(d).unwrap();
-    assert_eq!(lp.cancel_timer(a), Err(Error::NotFound));
+    assert!(lp.cancel_timer(a));
+    assert!(lp.cancel_timer(d));
+    assert!(!lp.cancel_timer(a), "cancelling twice changes nothing");
     lp.run(&mut ctx).unwrap();
-    assert!(ctx.timers.iter().all(|t| t.0 != 1 && t.0 != 4));
-    assert!(ctx.timers.iter().any(|t| t.0 == 2));
+    assert!(ctx.timers.iter().all(|t| t.0 != Token(1) && t.0 != Token(4)));
+    assert!(ctx.timers.iter().any(|t| t.0 == Token(2)));
 }
 
 fn on_periodic(lp: &mut TLoop, ctx: &mut Ctx, id: TimerId, token: Token) {
@@ -216,7 +217,7 @@ fn on_periodic(lp: &mut TLoop, ctx: &mut Ctx, id: TimerId, token: Token) {
         std::thread::sleep(Duration::from_millis(70));
     }
     if ctx.timers.len() == 8 {
-        lp.cancel_timer(id).unwrap();
+        assert!(lp.cancel_timer(id));
         lp.stop();
     }
 }
@@ -226,7 +227,7 @@ fn periodic_timers_do_not_drift_and_skip_missed_periods() {
     let mut lp = TLoop::new();
     let mut ctx = Ctx::default();
     let id = lp
-        .add_timer(Duration::from_millis(20), Some(Duration::from_millis(20)), on_periodic, 7)
+        .add_timer(Duration::from_millis(20), Some(Duration::from_millis(20)), on_periodic, Token(7))
         .unwrap();
     let first = lp.timer_deadline_ms(id).unwrap();
     lp.run(&mut ctx).unwrap();
@@ -251,8 +252,8 @@ fn the_next_timer_bounds_the_wait() {
     fn never(_: &mut TLoop, _: &mut Ctx, _: i32, _: Events, _: Token) {
         panic!("idle fd dispatched");
     }
-    lp.register(a.as_raw_fd(), Events::READ, never, 0).unwrap();
-    lp.add_timer(Duration::from_millis(50), None, on_timer, 1).unwrap();
+    lp.register(a.as_raw_fd(), Events::READ, never, Token(0)).unwrap();
+    lp.add_timer(Duration::from_millis(50), None, on_timer, Token(1)).unwrap();
     let t = Instant::now();
     // Asked to wait up to 10 s, the pass must end when the timer is due.
     let ran = lp.run_once(&mut ctx, Some(Duration::from_secs(10))).unwrap();
@@ -273,9 +274,9 @@ fn a_signal_is_delivered_as_an_event_and_can_stop_the_loop() {
     let t = std::thread::spawn(move || {
         let mut lp = TLoop::new();
         let mut ctx = Ctx::default();
-        lp.add_signal(libc::SIGUSR2, on_signal, 42).unwrap();
+        lp.add_signal(libc::SIGUSR2, on_signal, Token(42)).unwrap();
         // Bound the test: a timer stops the loop if the signal never comes.
-        lp.add_timer(Duration::from_secs(10), None, on_timer, 1000).unwrap();
+        lp.add_timer(Duration::from_secs(10), None, on_timer, Token(1000)).unwrap();
         // SAFETY: pthread_self has no preconditions.
         tx.send(unsafe { libc::pthread_self() } as usize).unwrap();
         lp.run(&mut ctx).unwrap();
@@ -286,7 +287,7 @@ fn a_signal_is_delivered_as_an_event_and_can_stop_the_loop() {
     // SAFETY: the thread is alive until it has handled the signal (it is blocked there).
     assert_eq!(unsafe { libc::pthread_kill(thread as libc::pthread_t, libc::SIGUSR2) }, 0);
     let seen = t.join().unwrap();
-    assert_eq!(seen, [(42, libc::SIGUSR2 as u64)]);
+    assert_eq!(seen, [(Token(42), libc::SIGUSR2 as u64)]);
 }
 
 #[test]
@@ -295,4 +296,56 @@ fn the_loop_can_be_built_in_a_static() {
     static LOOP: Mutex<Option<EventLoop<(), 8, 2>>> = Mutex::new(Some(EventLoop::new()));
     let guard = LOOP.lock().unwrap();
     assert!(guard.as_ref().unwrap().is_empty());
+}
+
+fn on_pass(lp: &mut TLoop, ctx: &mut Ctx) {
+    // Records the callbacks that ran before this hook, as a marker.
+    ctx.timers.push((Token(usize::MAX), ctx.calls.len() as u64));
+    if ctx.timers.len() >= 3 {
+        lp.stop();
+    }
+}
+
+fn on_ready(_: &mut TLoop, ctx: &mut Ctx, fd: i32, ev: Events, token: Token) {
+    ctx.calls.push((token, fd, ev));
+}
+
+#[test]
+fn the_after_pass_hook_runs_once_per_pass_after_the_callbacks() {
+    let mut lp = TLoop::new();
+    let mut ctx = Ctx::default();
+    let (a, mut b) = UnixStream::pair().unwrap();
+    let (c, mut d) = UnixStream::pair().unwrap();
+    b.write_all(b"x").unwrap();
+    d.write_all(b"x").unwrap();
+    lp.register(a.as_raw_fd(), Events::READ, on_ready, Token(1)).unwrap();
+    lp.register(c.as_raw_fd(), Events::READ, on_ready, Token(2)).unwrap();
+    lp.set_after_pass(Some(on_pass));
+    // Pass 1: both fds (still readable: nobody reads), then the hook.
+    assert_eq!(lp.run_once(&mut ctx, Some(Duration::from_secs(5))).unwrap(), 2);
+    assert_eq!(ctx.timers, [(Token(usize::MAX), 2)]);
+    // run() runs passes, each followed by the hook, until the hook stops it.
+    lp.run(&mut ctx).unwrap();
+    assert_eq!(ctx.timers, [(Token(usize::MAX), 2), (Token(usize::MAX), 4), (Token(usize::MAX), 6)]);
+    // Removed, it runs no more.
+    lp.set_after_pass(None);
+    lp.run_once(&mut ctx, Some(Duration::ZERO)).unwrap();
+    assert_eq!(ctx.timers.len(), 3);
+}
+
+#[test]
+fn signal_handlers_take_timer_entries() {
+    let mut lp: EventLoop<Ctx, 4, 2> = EventLoop::new();
+    fn on_sig(_: &mut EventLoop<Ctx, 4, 2>, _: &mut Ctx, _: i32, _: Token) {}
+    fn on_t(_: &mut EventLoop<Ctx, 4, 2>, _: &mut Ctx, _: TimerId, _: Token) {}
+    let id = lp.add_timer(Duration::from_secs(60), None, on_t, Token(0)).unwrap();
+    lp.add_signal(libc::SIGUSR1, on_sig, Token(0)).unwrap();
+    // Replacing the handler of a watched signal takes no new entry.
+    lp.add_signal(libc::SIGUSR1, on_sig, Token(1)).unwrap();
+    let full = Err(Error::Full { what: Limit::Timers, capacity: 2 });
+    assert_eq!(lp.add_signal(libc::SIGUSR2, on_sig, Token(0)), full);
+    assert_eq!(lp.add_timer(Duration::ZERO, None, on_t, Token(0)).map(drop), full);
+    assert!(lp.cancel_timer(id));
+    lp.add_signal(libc::SIGUSR2, on_sig, Token(0)).unwrap();
+    lp.close();
 }

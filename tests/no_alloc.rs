@@ -52,7 +52,7 @@ type Loop = EventLoop<Ctx, 16, 4>;
 
 fn on_read(lp: &mut Loop, ctx: &mut Ctx, _fd: i32, _ev: Events, token: Token) {
     let mut buf = [0u8; 256];
-    let mut s = &ctx.servers[token];
+    let mut s = &ctx.servers[token.0];
     let n = s.read(&mut buf).unwrap();
     s.write_all(&buf[..n]).unwrap();
     ctx.echoed += n;
@@ -77,12 +77,12 @@ fn run_makes_no_heap_allocation() {
     let mut lp = Loop::new();
     for i in 0..8 {
         let (c, s) = UnixStream::pair().unwrap();
-        lp.register(s.as_raw_fd(), Events::READ, on_read, i).unwrap();
+        lp.register(s.as_raw_fd(), Events::READ, on_read, Token(i)).unwrap();
         ctx.servers.push(s);
         clients.push(c);
     }
-    lp.add_timer(Duration::from_millis(1), Some(Duration::from_millis(2)), on_tick, 0).unwrap();
-    lp.add_signal(libc::SIGUSR1, on_usr1, 0).unwrap();
+    lp.add_timer(Duration::from_millis(1), Some(Duration::from_millis(2)), on_tick, Token(0)).unwrap();
+    lp.add_signal(libc::SIGUSR1, on_usr1, Token(0)).unwrap();
     // SAFETY: pthread_self has no preconditions.
     let me = unsafe { libc::pthread_self() } as usize;
     let driver = std::thread::spawn(move || {

@@ -18,7 +18,7 @@ fn pipe() -> (OwnedFd, OwnedFd) {
 
 /// Drains every ready entry of the last select into a Vec.
 fn drain<B: picosel::backend::Backend<N>, D: Copy, const N: usize>(
-    sel: &mut Selector<B, D, N>,
+    sel: &mut Selector<D, N, B>,
 ) -> Vec<(picosel::Key<D>, Events)> {
     std::iter::from_fn(|| sel.next_ready()).collect()
 }
@@ -29,7 +29,7 @@ macro_rules! backend_tests {
     ($name:ident, $backend:ty) => {
         mod $name {
             use super::*;
-            type Sel<const N: usize> = Selector<$backend, u32, N>;
+            type Sel<const N: usize> = Selector<u32, N, $backend>;
 
             #[test]
             fn register_rejects_empty_and_unknown_events() {
@@ -38,7 +38,7 @@ macro_rules! backend_tests {
                 for bits in [0u8, 4, 8, 0x80, 0xff, 5] {
                     assert_eq!(
                         sel.register(a.as_raw_fd(), Events::from_bits_retain(bits), 0),
-                        Err(Error::InvalidEvents(bits))
+                        Err(Error::InvalidEvents { bits: bits })
                     );
                 }
                 assert_eq!(sel.len(), 0);
@@ -47,10 +47,10 @@ macro_rules! backend_tests {
             #[test]
             fn register_rejects_negative_fd() {
                 let mut sel = Sel::<4>::new();
-                assert_eq!(sel.register(-1, Events::READ, 0), Err(Error::BadFd(-1)));
-                assert_eq!(sel.unregister(-5), Err(Error::BadFd(-5)));
-                assert_eq!(sel.modify(-2, Events::READ, 0), Err(Error::BadFd(-2)));
-                assert_eq!(sel.get_key(-3), Err(Error::BadFd(-3)));
+                assert_eq!(sel.register(-1, Events::READ, 0), Err(Error::BadFd { fd: -1 }));
+                assert_eq!(sel.unregister(-5), Err(Error::BadFd { fd: -5 }));
+                assert_eq!(sel.modify(-2, Events::READ, 0), Err(Error::BadFd { fd: -2 }));
+                assert_eq!(sel.get_key(-3), Err(Error::BadFd { fd: -3 }));
             }
 
             #[test]
@@ -60,7 +60,7 @@ macro_rules! backend_tests {
                 let fd = a.as_raw_fd();
                 let key = sel.register(fd, Events::READ, 7).unwrap();
                 assert_eq!((key.fd, key.events, key.data), (fd, Events::READ, 7));
-                assert_eq!(sel.register(fd, Events::WRITE, 8), Err(Error::AlreadyRegistered(fd)));
+                assert_eq!(sel.register(fd, Events::WRITE, 8), Err(Error::AlreadyRegistered { fd: fd }));
                 assert_eq!(sel.get_key(fd).unwrap(), key);
                 assert_eq!(sel.len(), 1);
             }
@@ -70,11 +70,11 @@ macro_rules! backend_tests {
                 let mut sel = Sel::<4>::new();
                 let (a, _b) = UnixStream::pair().unwrap();
                 let fd = a.as_raw_fd();
-                assert_eq!(sel.unregister(fd), Err(Error::NotRegistered(fd)));
+                assert_eq!(sel.unregister(fd), Err(Error::NotRegistered { fd: fd }));
                 let key = sel.register(fd, Events::BOTH, 3).unwrap();
                 assert_eq!(sel.unregister(fd), Ok(key));
-                assert_eq!(sel.unregister(fd), Err(Error::NotRegistered(fd)));
-                assert_eq!(sel.get_key(fd), Err(Error::NotRegistered(fd)));
+                assert_eq!(sel.unregister(fd), Err(Error::NotRegistered { fd: fd }));
+                assert_eq!(sel.get_key(fd), Err(Error::NotRegistered { fd: fd }));
                 assert!(sel.is_empty());
                 // And it can be registered again.
                 sel.register(fd, Events::READ, 4).unwrap();
@@ -96,15 +96,15 @@ macro_rules! backend_tests {
                 let mut sel = Sel::<4>::new();
                 let (a, b) = UnixStream::pair().unwrap();
                 let fd = a.as_raw_fd();
-                assert_eq!(sel.modify(fd, Events::READ, 0), Err(Error::NotRegistered(fd)));
+                assert_eq!(sel.modify(fd, Events::READ, 0), Err(Error::NotRegistered { fd: fd }));
                 sel.register(fd, Events::READ, 1).unwrap();
                 assert_eq!(
                     sel.modify(fd, Events::from_bits_retain(0), 1),
-                    Err(Error::InvalidEvents(0))
+                    Err(Error::InvalidEvents { bits: 0 })
                 );
                 assert_eq!(
                     sel.modify(fd, Events::from_bits_retain(6), 1),
-                    Err(Error::InvalidEvents(6))
+                    Err(Error::InvalidEvents { bits: 6 })
                 );
                 // Data only.
                 let k = sel.modify(fd, Events::READ, 2).unwrap();
@@ -231,7 +231,7 @@ macro_rules! backend_tests {
                 let (a, _b) = UnixStream::pair().unwrap();
                 assert_eq!(
                     zero.register(a.as_raw_fd(), Events::READ, 0),
-                    Err(Error::Full { capacity: 0 })
+                    Err(Error::Full { what: picosel::Limit::Fds, capacity: 0 })
                 );
             }
 
@@ -401,7 +401,7 @@ macro_rules! backend_tests {
                 }
                 assert_eq!(
                     sel.register(pairs[4].0.as_raw_fd(), Events::READ, 4),
-                    Err(Error::Full { capacity: 4 })
+                    Err(Error::Full { what: picosel::Limit::Fds, capacity: 4 })
                 );
                 assert_eq!(sel.len(), 4);
                 for (_, b) in &pairs {
@@ -513,7 +513,7 @@ fn epoll_refuses_regular_files_with_eperm_and_rolls_back() {
     let f = std::fs::File::open("Cargo.toml").unwrap();
     assert_eq!(sel.register(f.as_raw_fd(), Events::READ, 0), Err(Error::Os(picosel::Errno::EPERM)));
     assert!(sel.is_empty());
-    assert_eq!(sel.get_key(f.as_raw_fd()), Err(Error::NotRegistered(f.as_raw_fd())));
+    assert_eq!(sel.get_key(f.as_raw_fd()), Err(Error::NotRegistered { fd: f.as_raw_fd() }));
 }
 
 #[test]
@@ -538,7 +538,7 @@ fn errors_display_readably() {
         Error::FdOutOfRange { fd: 2000, limit: 1024 }.to_string(),
         "fd 2000 is out of range for select() (FD_SETSIZE is 1024)"
     );
-    assert_eq!(Error::Full { capacity: 8 }.to_string(), "selector is full (8 fds)");
+    assert_eq!(Error::Full { what: picosel::Limit::Fds, capacity: 8 }.to_string(), "selector is full (8 fds)");
     assert_eq!(picosel::Errno::from_raw(4242).to_string(), "errno 4242: unknown error");
 }
 
