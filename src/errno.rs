@@ -11,9 +11,7 @@ use core::fmt;
 /// ```
 /// use picosel::Errno;
 /// assert_eq!(Errno::EBADF.name(), "EBADF");
-/// let mut buf = [0u8; 64];
-/// let text = picosel::fmt::format_into(&mut buf, format_args!("{}", Errno::EBADF));
-/// assert_eq!(text, "EBADF: bad file descriptor");
+/// assert_eq!(Errno::EBADF.to_string(), "EBADF: bad file descriptor");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Errno(i32);

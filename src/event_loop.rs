@@ -89,16 +89,16 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> Copy for Signal<C, N, T, 
 ///
 /// ```
 /// use picosel::{EventLoop, Events, Token};
-/// use std::io::Write;
+/// use std::io::{Read, Write};
 /// use std::os::fd::AsRawFd;
 /// use std::time::Duration;
 ///
-/// struct Ctx { got: Vec<u8> }
+/// struct Ctx { conn: std::os::unix::net::UnixStream, got: Vec<u8> }
 /// type Loop = EventLoop<Ctx, 8, 2>;
 ///
 /// fn on_read(lp: &mut Loop, ctx: &mut Ctx, fd: i32, _ev: Events, _t: Token) {
 ///     let mut buf = [0u8; 64];
-///     let n = picosel::os::read(fd, &mut buf).unwrap_or(0);
+///     let n = ctx.conn.read(&mut buf).unwrap_or(0);
 ///     ctx.got.extend_from_slice(&buf[..n]);
 ///     lp.unregister(fd).unwrap();
 ///     lp.stop();
@@ -108,7 +108,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> Copy for Signal<C, N, T, 
 /// let mut lp = Loop::new();
 /// lp.register(a.as_raw_fd(), Events::READ, on_read, 0)?;
 /// b.write_all(b"hello")?;
-/// let mut ctx = Ctx { got: Vec::new() };
+/// let mut ctx = Ctx { conn: a, got: Vec::new() };
 /// lp.run(&mut ctx)?;
 /// assert_eq!(ctx.got, b"hello");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
