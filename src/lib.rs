@@ -83,11 +83,8 @@ mod error;
 mod event_loop;
 mod events;
 pub mod fdset;
-pub mod fmt;
 mod key;
 pub mod net;
-pub mod os;
-pub mod ring;
 mod selector;
 #[allow(unsafe_code)]
 mod sys;

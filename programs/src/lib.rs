@@ -5,11 +5,17 @@
 //! libc alone, statically linkable for a router.
 #![no_std]
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod chatlog;
 pub mod cli;
+pub mod fmt;
 pub mod framing;
+pub mod os;
+pub mod ring;
+#[allow(unsafe_code)]
+mod sys;
 
 /// Defines the C `main` of a `no_std` program as a call to `$run() -> i32`,
 /// plus the panic handler (abort) and the `rust_eh_personality` symbol that
@@ -26,7 +32,7 @@ macro_rules! entry {
 
         #[panic_handler]
         fn panic(_: &core::panic::PanicInfo) -> ! {
-            picosel::os::abort()
+            $crate::os::abort()
         }
 
         /// Never called: only the symbol is needed to link.
@@ -39,7 +45,7 @@ macro_rules! entry {
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {
-        let _ = picosel::os::write_fmt(picosel::os::STDOUT, format_args!($($arg)*));
+        let _ = $crate::os::write_fmt($crate::os::STDOUT, format_args!($($arg)*));
     };
 }
 
@@ -47,6 +53,6 @@ macro_rules! out {
 #[macro_export]
 macro_rules! err {
     ($($arg:tt)*) => {
-        let _ = picosel::os::write_fmt(picosel::os::STDERR, format_args!($($arg)*));
+        let _ = $crate::os::write_fmt($crate::os::STDERR, format_args!($($arg)*));
     };
 }

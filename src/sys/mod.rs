@@ -140,10 +140,10 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     cvt_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
 }
 
-/// `write(2)` from `buf`.
-pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
-    // SAFETY: the pointer and length describe a valid, readable byte slice.
-    cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
+/// Opens a NUL-terminated path read-only and close-on-exec.
+pub fn open_read(path: &core::ffi::CStr) -> Result<i32, Errno> {
+    // SAFETY: `path` is a valid NUL-terminated string for the call.
+    cvt(unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })
 }
 
 // Socket calls (net.rs) and signal calls (signal.rs) live beside this file,
@@ -152,5 +152,3 @@ mod net;
 mod signal;
 pub use net::*;
 pub use signal::*;
-mod os;
-pub use os::*;

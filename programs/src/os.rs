@@ -1,9 +1,30 @@
 //! Process helpers for `no_std` programs: stdio, command line, clocks, exit.
+//!
+//! Every failure here is an OS error, so the functions return
+//! [`Errno`] (which converts into [`picosel::Error`] with `?`).
 
-use crate::{Errno, Error, sys};
+use crate::sys;
 use core::fmt;
+use picosel::Errno;
 
-pub use crate::sys::Tm;
+/// Broken-down local time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tm {
+    /// Years since 1900.
+    pub year: i32,
+    /// Month, 0-11.
+    pub mon: i32,
+    /// Day of the month, 1-31.
+    pub mday: i32,
+    /// Hours, 0-23.
+    pub hour: i32,
+    /// Minutes, 0-59.
+    pub min: i32,
+    /// Seconds, 0-60.
+    pub sec: i32,
+    /// Day of the week, 0 = Sunday.
+    pub wday: i32,
+}
 
 /// `SIGINT` (Ctrl-C).
 pub const SIGINT: i32 = libc::SIGINT;
@@ -25,31 +46,24 @@ pub const STDERR: i32 = 2;
 
 /// Reads from `fd` into `buf` (`read(2)`, retried on `EINTR`); returns the
 /// byte count, 0 at end of file.
-pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Error> {
-    loop {
-        match sys::read(fd, buf) {
-            Err(e) if e == Errno::EINTR => continue,
-            other => return Ok(other?),
-        }
-    }
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    sys::retry_eintr(|| sys::read(fd, buf))
 }
 
 /// Writes all of `bytes` to `fd`, retrying partial writes and `EINTR`. On a
 /// non-blocking fd that fills up, returns `EAGAIN`.
-pub fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), Error> {
+pub fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), Errno> {
     while !bytes.is_empty() {
-        match sys::write(fd, bytes) {
-            Ok(0) => return Err(Error::Os(Errno::EIO)),
-            Ok(n) => bytes = bytes.get(n..).unwrap_or(&[]),
-            Err(e) if e == Errno::EINTR => continue,
-            Err(e) => return Err(e.into()),
+        match sys::retry_eintr(|| sys::write(fd, bytes))? {
+            0 => return Err(Errno::EIO),
+            n => bytes = bytes.get(n..).unwrap_or(&[]),
         }
     }
     Ok(())
 }
 
 /// Formats `args` (up to 1 KiB, cut beyond) and writes it to `fd`.
-pub fn write_fmt(fd: i32, args: fmt::Arguments<'_>) -> Result<(), Error> {
+pub fn write_fmt(fd: i32, args: fmt::Arguments<'_>) -> Result<(), Errno> {
     let mut buf = [0u8; 1024];
     let text = crate::fmt::format_into(&mut buf, args);
     write_all(fd, text.as_bytes())
@@ -61,8 +75,17 @@ pub fn isatty(fd: i32) -> bool {
 }
 
 /// The current local time, broken down (`localtime_r`).
-pub fn local_time() -> Result<Tm, Error> {
-    Ok(sys::local_time()?)
+pub fn local_time() -> Result<Tm, Errno> {
+    let tm = sys::local_time()?;
+    Ok(Tm {
+        year: tm.tm_year,
+        mon: tm.tm_mon,
+        mday: tm.tm_mday,
+        hour: tm.tm_hour,
+        min: tm.tm_min,
+        sec: tm.tm_sec,
+        wday: tm.tm_wday,
+    })
 }
 
 /// Writes `tm` in `asctime` form without the newline:
@@ -93,7 +116,8 @@ pub fn getpid() -> i32 {
     sys::getpid()
 }
 
-/// Exits the process with `code`.
+/// Exits the process with `code` through libc's `exit(3)` (nothing of
+/// ours to flush: the programs buffer no output).
 pub fn exit(code: i32) -> ! {
     sys::exit(code)
 }
@@ -106,7 +130,7 @@ pub fn abort() -> ! {
 /// The command-line arguments, read from `/proc/self/cmdline` into `buf`
 /// (so a `no_std` program needs no raw `argv` pointers). Arguments that do
 /// not fit in `buf` are cut off.
-pub fn args(buf: &mut [u8]) -> Result<Args<'_>, Error> {
+pub fn args(buf: &mut [u8]) -> Result<Args<'_>, Errno> {
     let fd = sys::open_read(c"/proc/self/cmdline")?;
     let mut len = 0;
     let result = loop {

@@ -65,7 +65,7 @@ impl fmt::Write for BufWriter<'_> {
 ///
 /// ```
 /// let mut buf = [0u8; 16];
-/// assert_eq!(picosel::fmt::format_into(&mut buf, format_args!("{}+{}", 1, 2)), "1+2");
+/// assert_eq!(progs::fmt::format_into(&mut buf, format_args!("{}+{}", 1, 2)), "1+2");
 /// ```
 pub fn format_into<'a>(buf: &'a mut [u8], args: fmt::Arguments<'_>) -> &'a str {
     let len = {

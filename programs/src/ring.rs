@@ -5,7 +5,7 @@
 /// [`consume`](Self::consume). No allocation, no panics.
 ///
 /// ```
-/// let mut ring = picosel::ring::ByteRing::<8>::new();
+/// let mut ring = progs::ring::ByteRing::<8>::new();
 /// assert_eq!(ring.push(b"hello"), 5);
 /// ring.consume(3);
 /// assert!(ring.push_all(b"world"));

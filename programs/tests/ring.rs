@@ -1,6 +1,6 @@
 //! ByteRing against a VecDeque, wraparound included.
 
-use picosel::ring::ByteRing;
+use progs::ring::ByteRing;
 use std::collections::VecDeque;
 
 #[test]
