@@ -1,8 +1,22 @@
-//! What picosel's programs share: the command line, the chat line framing
-//! and broadcast log, and the `no_std` entry point.
+//! What picosel's programs share: their runtime, the command line, the chat
+//! line framing and broadcast log, and the `no_std` entry point.
+//!
+//! - [`os`]: stdio (`read`, `write_all`, the [`out!`] and [`err!`] macros),
+//!   the command line from `/proc/self/cmdline` ([`os::args`]), local time
+//!   and its `asctime` form, `isatty`, `getpid`, `exit`, `abort`, and the
+//!   signal numbers the programs handle.
+//! - [`fmt`]: formatting into fixed byte buffers ([`fmt::BufWriter`],
+//!   [`fmt::format_into`]).
+//! - [`ring`]: [`ring::ByteRing`], a fixed-capacity byte FIFO for
+//!   per-connection output.
+//! - [`cli`]: argument parsing; [`framing`] and [`chatlog`]: the chat
+//!   server's line framing and broadcast log.
+//! - [`entry!`]: the C `main` and panic handler of a `no_std` binary.
 //!
 //! Every program is a `#![no_std]`, `#![no_main]` binary over picosel and
-//! libc alone, statically linkable for a router.
+//! libc alone, statically linkable for a router. The crate's only `unsafe`
+//! code is a private `sys` module of thin libc wrappers under [`os`]; the
+//! binaries themselves forbid `unsafe`.
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
