@@ -35,8 +35,7 @@ fn on_input(lp: &mut Loop, s: &mut Server, fd: i32, _ev: Events, i: Token) {
 
 fn on_tick(lp: &mut Loop, s: &mut Server, _id: TimerId, _t: Token) {
     s.ticks += 1;
-    let mut buf = [0u8; 32];
-    let line = picosel::fmt::format_into(&mut buf, format_args!("tick {}\n", s.ticks));
+    let line = format!("tick {}\n", s.ticks);
     for slot in s.clients.iter_mut() {
         if let Some(conn) = slot {
             if conn.write(line.as_bytes()).is_err() {

@@ -7,9 +7,9 @@
 
 use picosel::backend::AnyBackend;
 use picosel::net::TcpStream;
-use picosel::os::{STDIN, STDOUT};
-use picosel::ring::ByteRing;
 use picosel::{Errno, Error, Events, Selector};
+use progs::os::{STDIN, STDOUT};
+use progs::ring::ByteRing;
 use progs::{cli, err, out};
 
 progs::entry!(run);
@@ -31,7 +31,7 @@ type Sel = Selector<AnyBackend<2>, Src, 2>;
 
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
-    let Ok(args) = picosel::os::args(&mut argbuf) else { return 2 };
+    let Ok(args) = progs::os::args(&mut argbuf) else { return 2 };
     let mut addr = None;
     let mut backend: AnyBackend<2> = AnyBackend::epoll();
     let parsed = cli::parse(args.skip(1), &[], &["--backend"], |p| {
@@ -176,7 +176,7 @@ impl Client {
                     return Some(0);
                 }
                 Ok(Some(n)) => {
-                    let _ = picosel::os::write_all(STDOUT, &buf[..n]);
+                    let _ = progs::os::write_all(STDOUT, &buf[..n]);
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -193,7 +193,7 @@ impl Client {
         let mut buf = [0u8; 4096];
         // Never read more than the outbox can hold.
         let room = self.outbox.free().min(buf.len());
-        let n = match picosel::os::read(STDIN, &mut buf[..room]) {
+        let n = match progs::os::read(STDIN, &mut buf[..room]) {
             Ok(n) => n,
             Err(e) => {
                 err!("chat-client: stdin: {e}\n");

@@ -7,10 +7,10 @@
 use core::fmt::Write as _;
 use core::time::Duration;
 use picosel::backend::AnyBackend;
-use picosel::fmt::BufWriter;
 use picosel::net::{Accept, TcpListener, TcpStream};
 use picosel::{EventLoop, Events, TimerId, Token};
 use progs::chatlog::{ALL, Cursor, Log, NONE};
+use progs::fmt::BufWriter;
 use progs::framing::{Frame, LineBuf, sanitize};
 use progs::{cli, err, out};
 
@@ -88,7 +88,7 @@ type Loop = EventLoop<Chat, N, 2, AnyBackend<N>>;
 
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
-    let Ok(args) = picosel::os::args(&mut argbuf) else {
+    let Ok(args) = progs::os::args(&mut argbuf) else {
         err!("chat-server: cannot read the command line\n");
         return 2;
     };
@@ -131,8 +131,8 @@ fn run() -> i32 {
     let mut lp = Loop::with_backend(backend);
     let setup = lp
         .register(listener.as_raw_fd(), Events::READ, on_accept, 0)
-        .and_then(|()| lp.add_signal(picosel::os::SIGINT, on_signal, 0))
-        .and_then(|()| lp.add_signal(picosel::os::SIGTERM, on_signal, 0));
+        .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, 0))
+        .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, 0));
     if let Err(e) = setup {
         err!("chat-server: {e}\n");
         return 1;
@@ -217,14 +217,14 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
         chat.count += 1;
         let mut buf = [0u8; 160];
         let nick = chat.clients[slot].as_ref().map_or("?", Client::nick);
-        let msg = picosel::fmt::format_into(&mut buf, format_args!("* {nick} joined\n"));
+        let msg = progs::fmt::format_into(&mut buf, format_args!("* {nick} joined\n"));
         let mut copy = [0u8; 160];
         let len = msg.len();
         copy[..len].copy_from_slice(msg.as_bytes());
         post(lp, chat, ALL, slot as u16, &copy[..len]);
         let mut buf = [0u8; 200];
         let nick = chat.clients[slot].as_ref().map_or("?", Client::nick);
-        let msg = picosel::fmt::format_into(
+        let msg = progs::fmt::format_into(
             &mut buf,
             format_args!("* welcome, you are {nick}; commands: /nick NAME, /who, /quit\n"),
         );
@@ -492,7 +492,7 @@ fn leave(lp: &mut Loop, chat: &mut Chat, slot: usize, how: &str) {
         return;
     }
     let mut notice = [0u8; NICK_CAP + 32];
-    let n = picosel::fmt::format_into(&mut notice, format_args!("* {} {how}\n", c.nick())).len();
+    let n = progs::fmt::format_into(&mut notice, format_args!("* {} {how}\n", c.nick())).len();
     // Whatever is already due to it still goes out (e.g. "* bye").
     c.closing = true;
     let _ = lp.modify(c.stream.as_raw_fd(), Events::WRITE);
@@ -506,7 +506,7 @@ fn leave(lp: &mut Loop, chat: &mut Chat, slot: usize, how: &str) {
 fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     let mut notice = [0u8; NICK_CAP + 48];
     let n = match chat.clients.get(slot).and_then(Option::as_ref) {
-        Some(c) => picosel::fmt::format_into(
+        Some(c) => progs::fmt::format_into(
             &mut notice,
             format_args!("* {} was disconnected (not reading)\n", c.nick()),
         )

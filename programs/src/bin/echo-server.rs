@@ -9,8 +9,8 @@
 use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::net::{Accept, TcpListener, TcpStream};
-use picosel::ring::ByteRing;
 use picosel::{Error, EventLoop, Events, TimerId, Token};
+use progs::ring::ByteRing;
 use progs::{cli, err, out};
 
 progs::entry!(run);
@@ -102,7 +102,7 @@ type Loop = EventLoop<Echo, N, 1, AnyBackend<N>>;
 
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
-    let Ok(args) = picosel::os::args(&mut argbuf) else { return 2 };
+    let Ok(args) = progs::os::args(&mut argbuf) else { return 2 };
     let mut bind = cli::addr("--bind", "127.0.0.1:8007").ok();
     let mut backend: AnyBackend<N> = AnyBackend::epoll();
     let mut buffers = POOL;
@@ -131,8 +131,8 @@ fn run() -> i32 {
     let mut lp = Loop::with_backend(backend);
     let setup = lp
         .register(listener.as_raw_fd(), Events::READ, on_accept, 0)
-        .and_then(|()| lp.add_signal(picosel::os::SIGINT, on_signal, 0))
-        .and_then(|()| lp.add_signal(picosel::os::SIGTERM, on_signal, 0));
+        .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, 0))
+        .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, 0));
     if let Err(e) = setup {
         err!("echo-server: {e}\n");
         return 1;

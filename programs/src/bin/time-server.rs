@@ -7,8 +7,8 @@
 use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::net::{Accept, TcpListener, TcpStream};
-use picosel::ring::ByteRing;
 use picosel::{EventLoop, Events, TimerId, Token};
+use progs::ring::ByteRing;
 use progs::{cli, err, out};
 
 progs::entry!(run);
@@ -42,7 +42,7 @@ type Loop = EventLoop<Clock, N, 1, AnyBackend<N>>;
 
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
-    let Ok(args) = picosel::os::args(&mut argbuf) else { return 2 };
+    let Ok(args) = progs::os::args(&mut argbuf) else { return 2 };
     let mut bind = cli::addr("--bind", "127.0.0.1:8013").ok();
     let mut backend: AnyBackend<N> = AnyBackend::epoll();
     let mut interval_ms = 5000;
@@ -72,8 +72,8 @@ fn run() -> i32 {
     let every = Duration::from_millis(interval_ms);
     let setup = lp
         .register(listener.as_raw_fd(), Events::READ, on_accept, 0)
-        .and_then(|()| lp.add_signal(picosel::os::SIGINT, on_signal, 0))
-        .and_then(|()| lp.add_signal(picosel::os::SIGTERM, on_signal, 0))
+        .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, 0))
+        .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, 0))
         .and_then(|()| lp.add_timer(every, Some(every), on_tick, 0).map(drop));
     if let Err(e) = setup {
         err!("time-server: {e}\n");
@@ -92,9 +92,9 @@ fn run() -> i32 {
 
 /// The current time as one line.
 fn now_line(buf: &mut [u8; 64]) -> usize {
-    let Ok(tm) = picosel::os::local_time() else { return 0 };
+    let Ok(tm) = progs::os::local_time() else { return 0 };
     let mut text = [0u8; 40];
-    let t = picosel::os::format_asctime(&tm, &mut text);
+    let t = progs::os::format_asctime(&tm, &mut text);
     let n = t.len().min(buf.len() - 1);
     buf[..n].copy_from_slice(&t.as_bytes()[..n]);
     buf[n] = b'\n';

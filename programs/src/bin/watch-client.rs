@@ -8,8 +8,8 @@
 use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::net::TcpStream;
-use picosel::os::STDOUT;
 use picosel::{Events, Selector};
+use progs::os::STDOUT;
 use progs::{cli, err, out};
 
 progs::entry!(run);
@@ -22,7 +22,7 @@ closes the connection. A spinner turns while idle when stdout is a terminal.
 
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
-    let Ok(args) = picosel::os::args(&mut argbuf) else { return 2 };
+    let Ok(args) = progs::os::args(&mut argbuf) else { return 2 };
     let mut addr = None;
     let mut backend: AnyBackend<1> = AnyBackend::epoll();
     let parsed = cli::parse(args.skip(1), &[], &["--backend"], |p| {
@@ -51,7 +51,7 @@ fn run() -> i32 {
         err!("watch-client: {e}\n");
         return 1;
     }
-    let spin = picosel::os::isatty(STDOUT);
+    let spin = progs::os::isatty(STDOUT);
     let mut connected = false;
     let mut turn = 0usize;
     let mut line = [0u8; 1024];

@@ -1,0 +1,104 @@
+//! Thin libc wrappers for the programs' runtime ([`crate::os`]): the
+//! programs crate's only `unsafe` code.
+//!
+//! Each function takes plain Rust values or references, makes one call
+//! through `libc`, and turns a failure into `Err(Errno)` in one place
+//! ([`errno`] and [`cvt`]). Sockets, selectors and signals are picosel's.
+
+use picosel::Errno;
+
+/// The calling thread's current `errno`.
+#[inline]
+fn errno() -> Errno {
+    // SAFETY: __errno_location returns a valid pointer to the calling
+    // thread's errno, which lives as long as the thread.
+    Errno::from_raw_os_error(unsafe { *libc::__errno_location() })
+}
+
+/// Maps the C convention (`-1` and errno) to a `Result`.
+#[inline]
+fn cvt(ret: libc::c_int) -> Result<libc::c_int, Errno> {
+    if ret == -1 { Err(errno()) } else { Ok(ret) }
+}
+
+/// Like [`cvt`] for calls returning `ssize_t`.
+#[inline]
+fn cvt_size(ret: libc::ssize_t) -> Result<usize, Errno> {
+    if ret < 0 { Err(errno()) } else { Ok(ret as usize) }
+}
+
+/// Repeats `call` while it fails with `EINTR`.
+pub fn retry_eintr<T>(mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    loop {
+        match call() {
+            Err(e) if e == Errno::EINTR => {}
+            other => return other,
+        }
+    }
+}
+
+/// `read(2)` into `buf`.
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the pointer and length describe a valid, writable byte slice.
+    cvt_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
+}
+
+/// `write(2)` from `buf`.
+pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the pointer and length describe a valid, readable byte slice.
+    cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
+}
+
+/// Opens a NUL-terminated path read-only and close-on-exec.
+pub fn open_read(path: &core::ffi::CStr) -> Result<i32, Errno> {
+    // SAFETY: `path` is a valid NUL-terminated string for the call.
+    cvt(unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })
+}
+
+/// `close(2)`.
+pub fn close(fd: i32) -> Result<(), Errno> {
+    // SAFETY: close takes a plain integer; closing an fd we do not own is a
+    // logic error of the caller, not memory unsafety.
+    cvt(unsafe { libc::close(fd) }).map(drop)
+}
+
+/// `isatty(3)`.
+pub fn isatty(fd: i32) -> bool {
+    // SAFETY: plain integer.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// The current wall-clock time, broken down in the local time zone
+/// (`clock_gettime(CLOCK_REALTIME)` and `localtime_r`).
+pub fn local_time() -> Result<libc::tm, Errno> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec.
+    cvt(unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) })?;
+    let t: libc::time_t = ts.tv_sec;
+    // SAFETY: libc::tm is plain data (integers and, on glibc, a pointer
+    // that may be null); localtime_r fills it.
+    let mut tm: libc::tm = unsafe { core::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call.
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(tm)
+}
+
+/// `getpid(2)`.
+pub fn getpid() -> i32 {
+    // SAFETY: no arguments.
+    unsafe { libc::getpid() }
+}
+
+/// `exit(3)`.
+pub fn exit(code: i32) -> ! {
+    // SAFETY: ends the process; no Rust state needs unwinding.
+    unsafe { libc::exit(code) }
+}
+
+/// `abort(3)`.
+pub fn abort() -> ! {
+    // SAFETY: ends the process.
+    unsafe { libc::abort() }
+}
