@@ -14,7 +14,7 @@ fn on_accept(lp: &mut Loop, s: &mut Server, _fd: i32, _ev: Events, _t: Token) {
     while let Ok((conn, _)) = s.listener.accept() {
         if let Some(i) = s.clients.iter().position(Option::is_none) {
             if conn.set_nonblocking(true).is_ok()
-                && lp.register(conn.as_raw_fd(), Events::READ, on_input, i).is_ok()
+                && lp.register(conn.as_raw_fd(), Events::READ, on_input, Token(i)).is_ok()
             {
                 s.clients[i] = Some(conn);
             }
@@ -22,7 +22,7 @@ fn on_accept(lp: &mut Loop, s: &mut Server, _fd: i32, _ev: Events, _t: Token) {
     }
 }
 
-fn on_input(lp: &mut Loop, s: &mut Server, fd: i32, _ev: Events, i: Token) {
+fn on_input(lp: &mut Loop, s: &mut Server, fd: i32, _ev: Events, Token(i): Token) {
     match s.clients[i].as_mut().map(|conn| conn.read(&mut [0u8; 256])) {
         Some(Ok(n)) if n > 0 => {} // input is ignored
         Some(Err(e)) if e.kind() == ErrorKind::WouldBlock => {}
@@ -51,8 +51,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     listener.set_nonblocking(true)?;
     println!("listening on {}", listener.local_addr()?);
     let mut lp = Loop::new();
-    lp.register(listener.as_raw_fd(), Events::READ, on_accept, 0)?;
-    lp.add_timer(Duration::from_secs(1), Some(Duration::from_secs(1)), on_tick, 0)?;
+    lp.register(listener.as_raw_fd(), Events::READ, on_accept, Token(0))?;
+    lp.add_timer(Duration::from_secs(1), Some(Duration::from_secs(1)), on_tick, Token(0))?;
     lp.run(&mut Server { listener, clients: [const { None }; MAX], ticks: 0 })?;
     Ok(())
 }

@@ -442,12 +442,13 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
                 break;
             };
             let (f, token) = (*f, *token);
-            if *period_ms == 0 {
-                self.free(i);
-            } else {
-                let missed = now.saturating_sub(*deadline_ms) / *period_ms;
-                let step = period_ms.saturating_mul(missed.saturating_add(1));
-                *deadline_ms = deadline_ms.saturating_add(step);
+            // A one-shot timer (period 0) is freed; a periodic one moves on.
+            match now.saturating_sub(*deadline_ms).checked_div(*period_ms) {
+                None => self.free(i),
+                Some(missed) => {
+                    let step = period_ms.saturating_mul(missed.saturating_add(1));
+                    *deadline_ms = deadline_ms.saturating_add(step);
+                }
             }
             f(self, ctx, id, token);
             fired += 1;

@@ -71,7 +71,7 @@
 //!
 //! ## Features
 //!
-//! - `std` (off): [`Selector::register_fd`] and friends take anything
+//! - `std` (off): `Selector::register_fd` and friends take anything
 //!   `AsFd`, and [`Errno`] converts into `std::io::Error`. The crate stays
 //!   `#![no_std]` without it.
 //! - `fuzzing` (off): hooks for the fuzz targets. Hidden from the docs and

@@ -321,7 +321,7 @@ impl<D: Copy, const N: usize, B: Backend<N>> Selector<D, N, B> {
 /// sel.register_fd(&a, Events::WRITE, "a")?;
 /// assert_eq!(sel.select(None)?, 1);
 /// sel.unregister_fd(&a)?; // then drop `a`
-/// # Ok::<(), picosel::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(feature = "std")]
 impl<D: Copy, const N: usize, B: Backend<N>> Selector<D, N, B> {

@@ -144,11 +144,8 @@ impl<D: Copy, const N: usize> Table<D, N> {
         if self.len >= N || key.fd < 0 {
             return None;
         }
-        let slot = if self.free_len > 0 {
-            *self.free.get(self.free_len - 1)?
-        } else {
-            self.high as u32
-        };
+        let slot =
+            if self.free_len > 0 { *self.free.get(self.free_len - 1)? } else { self.high as u32 };
         let mut cell = Self::home(key.fd);
         for _ in 0..N {
             let c = self.index.get_mut(cell)?;

@@ -195,7 +195,8 @@ fn cancelled_timers_never_fire_and_the_table_has_a_limit() {
     let mut lp = TLoop::new();
     let mut ctx = Ctx::default();
     let a = lp.add_timer(Duration::from_millis(5), None, on_timer, Token(1)).unwrap();
-    lp.add_timer(Duration::from_millis(5), Some(Duration::from_millis(5)), on_timer, Token(2)).unwrap();
+    lp.add_timer(Duration::from_millis(5), Some(Duration::from_millis(5)), on_timer, Token(2))
+        .unwrap();
     lp.add_timer(Duration::from_millis(30), None, on_timer, Token(1000)).unwrap();
     let d = lp.add_timer(Duration::from_millis(5), None, on_timer, Token(4)).unwrap();
     assert_eq!(
@@ -227,7 +228,12 @@ fn periodic_timers_do_not_drift_and_skip_missed_periods() {
     let mut lp = TLoop::new();
     let mut ctx = Ctx::default();
     let id = lp
-        .add_timer(Duration::from_millis(20), Some(Duration::from_millis(20)), on_periodic, Token(7))
+        .add_timer(
+            Duration::from_millis(20),
+            Some(Duration::from_millis(20)),
+            on_periodic,
+            Token(7),
+        )
         .unwrap();
     let first = lp.timer_deadline_ms(id).unwrap();
     lp.run(&mut ctx).unwrap();
@@ -326,7 +332,10 @@ fn the_after_pass_hook_runs_once_per_pass_after_the_callbacks() {
     assert_eq!(ctx.timers, [(Token(usize::MAX), 2)]);
     // run() runs passes, each followed by the hook, until the hook stops it.
     lp.run(&mut ctx).unwrap();
-    assert_eq!(ctx.timers, [(Token(usize::MAX), 2), (Token(usize::MAX), 4), (Token(usize::MAX), 6)]);
+    assert_eq!(
+        ctx.timers,
+        [(Token(usize::MAX), 2), (Token(usize::MAX), 4), (Token(usize::MAX), 6)]
+    );
     // Removed, it runs no more.
     lp.set_after_pass(None);
     lp.run_once(&mut ctx, Some(Duration::ZERO)).unwrap();

@@ -81,7 +81,8 @@ fn run_makes_no_heap_allocation() {
         ctx.servers.push(s);
         clients.push(c);
     }
-    lp.add_timer(Duration::from_millis(1), Some(Duration::from_millis(2)), on_tick, Token(0)).unwrap();
+    lp.add_timer(Duration::from_millis(1), Some(Duration::from_millis(2)), on_tick, Token(0))
+        .unwrap();
     lp.add_signal(libc::SIGUSR1, on_usr1, Token(0)).unwrap();
     // SAFETY: pthread_self has no preconditions.
     let me = unsafe { libc::pthread_self() } as usize;

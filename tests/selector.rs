@@ -38,7 +38,7 @@ macro_rules! backend_tests {
                 for bits in [0u8, 4, 8, 0x80, 0xff, 5] {
                     assert_eq!(
                         sel.register(a.as_raw_fd(), Events::from_bits_retain(bits), 0),
-                        Err(Error::InvalidEvents { bits: bits })
+                        Err(Error::InvalidEvents { bits })
                     );
                 }
                 assert_eq!(sel.len(), 0);
@@ -60,7 +60,10 @@ macro_rules! backend_tests {
                 let fd = a.as_raw_fd();
                 let key = sel.register(fd, Events::READ, 7).unwrap();
                 assert_eq!((key.fd, key.events, key.data), (fd, Events::READ, 7));
-                assert_eq!(sel.register(fd, Events::WRITE, 8), Err(Error::AlreadyRegistered { fd: fd }));
+                assert_eq!(
+                    sel.register(fd, Events::WRITE, 8),
+                    Err(Error::AlreadyRegistered { fd })
+                );
                 assert_eq!(sel.get_key(fd).unwrap(), key);
                 assert_eq!(sel.len(), 1);
             }
@@ -70,11 +73,11 @@ macro_rules! backend_tests {
                 let mut sel = Sel::<4>::new();
                 let (a, _b) = UnixStream::pair().unwrap();
                 let fd = a.as_raw_fd();
-                assert_eq!(sel.unregister(fd), Err(Error::NotRegistered { fd: fd }));
+                assert_eq!(sel.unregister(fd), Err(Error::NotRegistered { fd }));
                 let key = sel.register(fd, Events::BOTH, 3).unwrap();
                 assert_eq!(sel.unregister(fd), Ok(key));
-                assert_eq!(sel.unregister(fd), Err(Error::NotRegistered { fd: fd }));
-                assert_eq!(sel.get_key(fd), Err(Error::NotRegistered { fd: fd }));
+                assert_eq!(sel.unregister(fd), Err(Error::NotRegistered { fd }));
+                assert_eq!(sel.get_key(fd), Err(Error::NotRegistered { fd }));
                 assert!(sel.is_empty());
                 // And it can be registered again.
                 sel.register(fd, Events::READ, 4).unwrap();
@@ -96,7 +99,7 @@ macro_rules! backend_tests {
                 let mut sel = Sel::<4>::new();
                 let (a, b) = UnixStream::pair().unwrap();
                 let fd = a.as_raw_fd();
-                assert_eq!(sel.modify(fd, Events::READ, 0), Err(Error::NotRegistered { fd: fd }));
+                assert_eq!(sel.modify(fd, Events::READ, 0), Err(Error::NotRegistered { fd }));
                 sel.register(fd, Events::READ, 1).unwrap();
                 assert_eq!(
                     sel.modify(fd, Events::from_bits_retain(0), 1),
@@ -479,6 +482,72 @@ macro_rules! backend_tests {
                     assert!(res.is_ok(), "{res:?}");
                 }
             }
+
+            #[test]
+            fn a_registration_made_mid_batch_in_a_full_table_loses_no_pending_event() {
+                // Three readable fds fill the table; the first taken
+                // unregisters another and registers a fresh, idle fd in its
+                // place, so the backend reuses the freed room in the middle
+                // of the batch (poll compacts its array then).
+                let mut sel = Sel::<3>::new();
+                let mut keep = Vec::new();
+                for data in 0..3 {
+                    let (a, mut b) = UnixStream::pair().unwrap();
+                    b.write_all(b"x").unwrap();
+                    sel.register(a.as_raw_fd(), Events::READ, data).unwrap();
+                    keep.push((a, b));
+                }
+                assert_eq!(sel.select(LONG).unwrap(), 3);
+                let (first, _) = sel.next_ready().unwrap();
+                let victim = (0..3).find(|&d| d != first.data).unwrap();
+                let victim_fd = keep[victim as usize].0.as_raw_fd();
+                sel.unregister(victim_fd).unwrap();
+                let (fresh, _peer) = UnixStream::pair().unwrap();
+                sel.register(fresh.as_raw_fd(), Events::READ, 9).unwrap();
+                let rest: Vec<u32> = drain(&mut sel).iter().map(|(k, _)| k.data).collect();
+                let survivor = 3 - first.data - victim;
+                assert_eq!(rest, [survivor], "first {}, victim {victim}", first.data);
+            }
+
+            #[test]
+            fn replacing_the_fd_just_handed_out_loses_none_of_the_rest() {
+                // As above, but the room freed is *behind* the batch's
+                // position: the first fd handed out replaces itself.
+                let mut sel = Sel::<3>::new();
+                let mut keep = Vec::new();
+                for data in 0..3 {
+                    let (a, mut b) = UnixStream::pair().unwrap();
+                    b.write_all(b"x").unwrap();
+                    sel.register(a.as_raw_fd(), Events::READ, data).unwrap();
+                    keep.push((a, b));
+                }
+                assert_eq!(sel.select(LONG).unwrap(), 3);
+                let (first, _) = sel.next_ready().unwrap();
+                sel.unregister(first.fd).unwrap();
+                let (fresh, _peer) = UnixStream::pair().unwrap();
+                sel.register(fresh.as_raw_fd(), Events::READ, 9).unwrap();
+                let mut rest: Vec<u32> = drain(&mut sel).iter().map(|(k, _)| k.data).collect();
+                rest.sort();
+                let want: Vec<u32> = (0..3).filter(|&d| d != first.data).collect();
+                assert_eq!(rest, want, "first {}", first.data);
+            }
+
+            #[test]
+            fn select_counts_the_fds_the_kernel_reported() {
+                let mut sel = Sel::<4>::new();
+                let (a, mut b) = UnixStream::pair().unwrap();
+                b.write_all(b"x").unwrap();
+                // Readable and writable: one fd, counted once.
+                sel.register(a.as_raw_fd(), Events::BOTH, 1).unwrap();
+                assert_eq!(sel.select(LONG).unwrap(), 1);
+                assert_eq!(drain(&mut sel).len(), 1);
+                // A batch left half taken is replaced by the next select.
+                sel.register(b.as_raw_fd(), Events::WRITE, 2).unwrap();
+                assert_eq!(sel.select(LONG).unwrap(), 2);
+                assert!(sel.next_ready().is_some());
+                assert_eq!(sel.select(LONG).unwrap(), 2);
+                assert_eq!(drain(&mut sel).len(), 2);
+            }
         }
     };
 }
@@ -538,8 +607,11 @@ fn errors_display_readably() {
         Error::FdOutOfRange { fd: 2000, limit: 1024 }.to_string(),
         "fd 2000 is out of range for select() (FD_SETSIZE is 1024)"
     );
-    assert_eq!(Error::Full { what: picosel::Limit::Fds, capacity: 8 }.to_string(), "selector is full (8 fds)");
-    assert_eq!(picosel::Errno::from_raw(4242).to_string(), "errno 4242: unknown error");
+    assert_eq!(
+        Error::Full { what: picosel::Limit::Fds, capacity: 8 }.to_string(),
+        "selector is full (8 fds)"
+    );
+    assert_eq!(picosel::Errno::from_raw_os_error(4242).to_string(), "errno 4242: unknown error");
 }
 
 #[test]

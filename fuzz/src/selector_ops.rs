@@ -26,7 +26,7 @@
 
 use crate::cursor::Cursor;
 use picosel::backend::{Backend, Epoll, Poll, Select};
-use picosel::{Errno, Error, Events, Key, RawFd, Selector};
+use picosel::{Errno, Error, Events, Key, Limit, RawFd, Selector};
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
@@ -135,11 +135,11 @@ impl Model {
         }
         if let Some(ev) = events {
             if !ev.is_valid() {
-                return Err(Error::InvalidEvents(ev.bits()));
+                return Err(Error::InvalidEvents { bits: ev.bits() });
             }
         }
         if fd < 0 {
-            return Err(Error::BadFd(fd));
+            return Err(Error::BadFd { fd });
         }
         Ok(())
     }
@@ -153,10 +153,10 @@ impl Model {
     ) -> Result<Key<u32>, Error> {
         self.check(fd, Some(events))?;
         if self.regs.contains_key(&fd) {
-            return Err(Error::AlreadyRegistered(fd));
+            return Err(Error::AlreadyRegistered { fd });
         }
         if self.regs.len() >= N {
-            return Err(Error::Full { capacity: N });
+            return Err(Error::Full { what: Limit::Fds, capacity: N });
         }
         let open = Self::open_end(pool, fd).map(|(e, _)| e.file);
         match self.which {
@@ -171,7 +171,7 @@ impl Model {
 
     fn unregister(&mut self, fd: RawFd) -> Result<Key<u32>, Error> {
         self.check(fd, None)?;
-        self.regs.remove(&fd).map(|r| r.key).ok_or(Error::NotRegistered(fd))
+        self.regs.remove(&fd).map(|r| r.key).ok_or(Error::NotRegistered { fd })
     }
 
     fn modify(
@@ -182,7 +182,7 @@ impl Model {
         data: u32,
     ) -> Result<Key<u32>, Error> {
         self.check(fd, Some(events))?;
-        let reg = self.regs.get_mut(&fd).ok_or(Error::NotRegistered(fd))?;
+        let reg = self.regs.get_mut(&fd).ok_or(Error::NotRegistered { fd })?;
         if self.which == Which::Epoll && reg.key.events != events && reg.watched.is_none() {
             // EPOLL_CTL_MOD fails (ENOENT), so the selector ADDs the number's
             // current file; with the number closed, both fail with EBADF
@@ -202,7 +202,7 @@ impl Model {
 
     fn get_key(&self, fd: RawFd) -> Result<Key<u32>, Error> {
         self.check(fd, None)?;
-        self.regs.get(&fd).map(|r| r.key).ok_or(Error::NotRegistered(fd))
+        self.regs.get(&fd).map(|r| r.key).ok_or(Error::NotRegistered { fd })
     }
 
     /// A file was closed: epoll's kernel side forgets it.
@@ -274,7 +274,7 @@ fn drain(end: &mut End) {
 }
 
 struct Run<B: Backend<N>> {
-    sel: Selector<B, u32, N>,
+    sel: Selector<u32, N, B>,
     model: Model,
     pool: Vec<Channel>,
     files: Files,
@@ -420,7 +420,7 @@ fn run_on<B: Backend<N>>(which: Which, data: &[u8]) {
     let mut c = Cursor::new(data);
     let mut files = Files { next: 0 };
     let pool: Vec<Channel> = (0..CHANNELS).map(|i| files.channel(i as u8)).collect();
-    let mut sel: Selector<B, u32, N> = Selector::new();
+    let mut sel: Selector<u32, N, B> = Selector::new();
     // The epoll fd now, so that it never takes a number a channel frees.
     sel.open().expect("open");
     let model = Model { which, regs: BTreeMap::new(), closed: false };

@@ -117,7 +117,8 @@ impl<const N: usize> RawBackend<N> for Poll<N> {
             return Err(full);
         };
         // revents 0: a new entry reports nothing from a wait it was not in.
-        (*p, *t, *at) = (libc::pollfd { fd, events: poll_bits(events), revents: 0 }, tag, pos as u32);
+        (*p, *t, *at) =
+            (libc::pollfd { fd, events: poll_bits(events), revents: 0 }, tag, pos as u32);
         self.len += 1;
         Ok(())
     }
@@ -160,7 +161,8 @@ impl<const N: usize> RawBackend<N> for Poll<N> {
             let Some(p) = self.fds.get(pos) else { break };
             if p.revents != 0 {
                 let bits = p.revents as u16 as u32;
-                let events = map_bits(bits, libc::POLLIN as u16 as u32, libc::POLLOUT as u16 as u32);
+                let events =
+                    map_bits(bits, libc::POLLIN as u16 as u32, libc::POLLOUT as u16 as u32);
                 return Some(Report::Tag(*self.tags.get(pos)?, events));
             }
         }

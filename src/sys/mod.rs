@@ -159,7 +159,6 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     cvt_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
 }
 
-
 // Socket calls (net.rs) and signal calls (signal.rs) live beside this file,
 // in the same module, so all of picosel's `unsafe` stays under `sys`.
 mod net;

@@ -7,7 +7,7 @@
 
 use picosel::backend::AnyBackend;
 use picosel::net::TcpStream;
-use picosel::{Errno, Error, Events, Selector};
+use picosel::{AnySelector, Errno, Error, Events};
 use progs::os::{STDIN, STDOUT};
 use progs::ring::ByteRing;
 use progs::{cli, err, out};
@@ -27,7 +27,7 @@ enum Src {
     Server,
 }
 
-type Sel = Selector<AnyBackend<2>, Src, 2>;
+type Sel = AnySelector<Src, 2>;
 
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];

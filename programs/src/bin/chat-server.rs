@@ -8,7 +8,7 @@ use core::fmt::Write as _;
 use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::net::{Accept, TcpListener, TcpStream};
-use picosel::{EventLoop, Events, TimerId, Token};
+use picosel::{AnyEventLoop, Events, TimerId, Token};
 use progs::chatlog::{ALL, Cursor, Log, NONE};
 use progs::fmt::BufWriter;
 use progs::framing::{Frame, LineBuf, sanitize};
@@ -84,7 +84,8 @@ struct Chat {
     offered: u64,
 }
 
-type Loop = EventLoop<Chat, N, 2, AnyBackend<N>>;
+/// Two timers (linger, grace) and two signal handlers.
+type Loop = AnyEventLoop<Chat, N, 4>;
 
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
@@ -130,9 +131,9 @@ fn run() -> i32 {
     };
     let mut lp = Loop::with_backend(backend);
     let setup = lp
-        .register(listener.as_raw_fd(), Events::READ, on_accept, 0)
-        .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, 0))
-        .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, 0));
+        .register(listener.as_raw_fd(), Events::READ, on_accept, Token(0))
+        .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
+        .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)));
     if let Err(e) = setup {
         err!("chat-server: {e}\n");
         return 1;
@@ -151,13 +152,12 @@ fn run() -> i32 {
         linger_timer: None,
         offered: 0,
     };
-    // `EventLoop::run`, plus the flush of what the pass posted.
-    while !lp.is_stopped() {
-        if let Err(e) = lp.run_once(&mut chat, None) {
-            err!("chat-server: {e}\n");
-            return 1;
-        }
-        flush_all(&mut lp, &mut chat);
+    // What a pass of callbacks posted goes out after the pass, in one send
+    // per client.
+    lp.set_after_pass(Some(flush_all));
+    if let Err(e) = lp.run(&mut chat) {
+        err!("chat-server: {e}\n");
+        return 1;
     }
     0
 }
@@ -190,7 +190,7 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
         // A small, fixed kernel send buffer: what a client that stops
         // reading can hold stays bounded (the shared log does the rest).
         let _ = stream.set_send_buffer(SEND_BUFFER);
-        if lp.register(stream.as_raw_fd(), Events::READ, on_client, slot).is_err() {
+        if lp.register(stream.as_raw_fd(), Events::READ, on_client, Token(slot)).is_err() {
             refuse(&stream);
             continue;
         }
@@ -235,7 +235,8 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
     }
 }
 
-fn on_client(lp: &mut Loop, chat: &mut Chat, _fd: i32, ev: Events, slot: Token) {
+fn on_client(lp: &mut Loop, chat: &mut Chat, _fd: i32, ev: Events, token: Token) {
+    let slot = token.0;
     if let Some(c) = chat.clients.get(slot).and_then(Option::as_ref) {
         if c.linger_until != 0 {
             if discard_input(&c.stream) {
@@ -576,7 +577,7 @@ fn finish(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     c.writing = false;
     let _ = lp.modify(c.stream.as_raw_fd(), Events::READ);
     if chat.linger_timer.is_none() {
-        match lp.add_timer(LINGER_TICK, Some(LINGER_TICK), on_linger_tick, 0) {
+        match lp.add_timer(LINGER_TICK, Some(LINGER_TICK), on_linger_tick, Token(0)) {
             Ok(id) => chat.linger_timer = Some(id),
             Err(_) => close(lp, chat, slot),
         }
@@ -599,7 +600,7 @@ fn on_linger_tick(lp: &mut Loop, chat: &mut Chat, id: TimerId, _t: Token) {
         }
     }
     if left == 0 {
-        let _ = lp.cancel_timer(id);
+        lp.cancel_timer(id);
         chat.linger_timer = None;
     }
 }
@@ -628,7 +629,7 @@ fn on_signal(lp: &mut Loop, chat: &mut Chat, _signo: i32, _t: Token) {
     if chat.count == 0 {
         return lp.stop();
     }
-    if lp.add_timer(SHUTDOWN_GRACE, None, on_grace_over, 0).is_err() {
+    if lp.add_timer(SHUTDOWN_GRACE, None, on_grace_over, Token(0)).is_err() {
         lp.stop();
     }
 }

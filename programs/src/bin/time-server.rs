@@ -7,7 +7,7 @@
 use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::net::{Accept, TcpListener, TcpStream};
-use picosel::{EventLoop, Events, TimerId, Token};
+use picosel::{AnyEventLoop, Events, TimerId, Token};
 use progs::ring::ByteRing;
 use progs::{cli, err, out};
 
@@ -38,7 +38,8 @@ struct Clock {
     clients: [Option<Client>; MAX_CLIENTS],
 }
 
-type Loop = EventLoop<Clock, N, 1, AnyBackend<N>>;
+/// One timer (the tick) and two signal handlers.
+type Loop = AnyEventLoop<Clock, N, 3>;
 
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
@@ -71,10 +72,10 @@ fn run() -> i32 {
     let mut lp = Loop::with_backend(backend);
     let every = Duration::from_millis(interval_ms);
     let setup = lp
-        .register(listener.as_raw_fd(), Events::READ, on_accept, 0)
-        .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, 0))
-        .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, 0))
-        .and_then(|()| lp.add_timer(every, Some(every), on_tick, 0).map(drop));
+        .register(listener.as_raw_fd(), Events::READ, on_accept, Token(0))
+        .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
+        .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)))
+        .and_then(|()| lp.add_timer(every, Some(every), on_tick, Token(0)).map(drop));
     if let Err(e) = setup {
         err!("time-server: {e}\n");
         return 1;
@@ -117,7 +118,7 @@ fn on_accept(lp: &mut Loop, clock: &mut Clock, _fd: i32, _ev: Events, _t: Token)
             }
         };
         let Some(slot) = clock.clients.iter().position(Option::is_none) else { continue };
-        if lp.register(stream.as_raw_fd(), Events::READ, on_client, slot).is_ok() {
+        if lp.register(stream.as_raw_fd(), Events::READ, on_client, Token(slot)).is_ok() {
             clock.clients[slot] = Some(Client { stream, out: ByteRing::new(), writing: false });
             let mut line = [0u8; 64];
             let n = now_line(&mut line);
@@ -152,7 +153,8 @@ fn flush(lp: &mut Loop, clock: &mut Clock, slot: usize) {
     }
 }
 
-fn on_client(lp: &mut Loop, clock: &mut Clock, _fd: i32, ev: Events, slot: Token) {
+fn on_client(lp: &mut Loop, clock: &mut Clock, _fd: i32, ev: Events, token: Token) {
+    let slot = token.0;
     if ev.is_writable() {
         flush(lp, clock, slot);
     }

@@ -8,7 +8,7 @@
 use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::net::TcpStream;
-use picosel::{Events, Selector};
+use picosel::{AnySelector, Events};
 use progs::os::STDOUT;
 use progs::{cli, err, out};
 
@@ -46,7 +46,7 @@ fn run() -> i32 {
             return 1;
         }
     };
-    let mut sel: Selector<AnyBackend<1>, (), 1> = Selector::with_backend(backend);
+    let mut sel: AnySelector<(), 1> = AnySelector::with_backend(backend);
     if let Err(e) = sel.register(stream.as_raw_fd(), Events::BOTH, ()) {
         err!("watch-client: {e}\n");
         return 1;
