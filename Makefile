@@ -26,6 +26,7 @@ build:
 
 test:
 	$(CARGO) test --workspace
+	$(CARGO) test -p picosel --features std
 	$(MAKE) nostd loadgen-test
 
 # The library must build with no std and no alloc, and depend on libc alone.
@@ -38,12 +39,13 @@ nostd:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p picosel --all-targets --features std -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
 
 doc:
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p picosel --no-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p picosel --no-deps --features std
 
 ci: lint test doc package-check fuzz-ci cross-test
 

@@ -3,7 +3,11 @@
 //! real backends, checked against a plain model of Python's `selectors`
 //! semantics: same results, same errors (closed, invalid events, bad fd,
 //! already / not registered, full, then the backend's own), and `select(0)`
-//! reports exactly the `(key, events)` the model knows to be ready.
+//! hands out exactly the `(key, events)` the model knows to be ready. Its
+//! return value is the number of fds the kernel reported; here that is also
+//! the number handed out (the kernel reports only watched fds, once each,
+//! and an error or hang-up bit maps to both sides, so masking by the
+//! interest never empties a report).
 //!
 //! The fds are a few channels (socket pairs and pipes) with non-blocking
 //! ends. Between selector calls the input writes a byte toward an end
@@ -384,7 +388,8 @@ impl<B: Backend<N>> Run<B> {
             while let Some((key, events)) = self.sel.next_ready() {
                 assert!(got.insert(key.fd, (key, events)).is_none(), "fd {} twice", key.fd);
             }
-            assert_eq!(got.len(), n, "select's count");
+            // The kernel's count: here equal to what is handed out.
+            assert_eq!(got.len(), n, "select's count (fds the kernel reported)");
             got
         });
         assert_eq!(got, want, "select(0) on {}", self.sel.backend_name());
