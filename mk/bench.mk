@@ -3,9 +3,9 @@
 # bench/REPORT.md and SVG charts in bench/charts/. Included by Makefile.
 # Never part of `make test` (loadgen's own unit tests are: loadgen-test).
 #
-#   make bench          build everything, then the full run (about 7 minutes
+#   make bench          build everything, then the full run (about 9 minutes
 #                       on 2 cores)
-#   make bench-quick    the same, a short smoke run (about 2 minutes)
+#   make bench-quick    the same, a short smoke run (about 3 minutes)
 #   make bench-tools    only the builds: the C servers and chain programs in
 #                       bench/out/ (ignored by git), mio-echo, loadgen and
 #                       bench/chain in their own target dirs, picosel's
