@@ -8,11 +8,15 @@ bench/out/results.json. Loopback only; every load is bounded in count and
 time. `make bench` builds everything first and runs this; `make bench-tools`
 only builds. Python 3 standard library only.
 
-  python3 bench/run.py            the full run (about 7 minutes on 2 cores)
-  python3 bench/run.py --quick    a short smoke run (about 2 minutes)
+  python3 bench/run.py            the full run (about 9 minutes on 2 cores)
+  python3 bench/run.py --quick    a short smoke run (about 3 minutes)
   python3 bench/run.py --stand-in picosel's programs replaced by reference
                                   servers (to test the harness without them)
-  python3 bench/run.py --only echo,chat,instr,idle,fds   some parts only
+  python3 bench/run.py --only echo,chat,instr,idle,fds,chain   some parts only
+
+The `chain` part is libevent's bench.c chain, not a server: P socket pairs,
+A bytes passed from pair to pair, each program run under callgrind and
+strace (instructions and system calls per event).
 
 Every server obeys one CLI contract: `--bind 127.0.0.1:0`, and the first
 stdout line is `listening on ADDR:PORT` (maybe followed by ` (BACKEND)`).
@@ -68,8 +72,22 @@ PICOSEL_BACKENDS = {b: [f"{REL}/echo-server", "--backend", b] for b in ("select"
 STAND_INS = {
     "echo": [f"{OUT}/epoll_echo"],
     "chat": [f"{OUT}/libev_chat"],
+    "chain": [f"{OUT}/chain_epoll"],
 }
 LOADGENS = [f"{BENCH}/loadgen/target/release/loadgen", f"{REL}/loadgen"]
+# The chain programs (bench.c's chain: `PROG P A E` prints the events it
+# handled). The first entry, the raw loop, is the one the others are
+# compared with here.
+CHAIN_BIN = f"{BENCH}/chain/target/release"
+CHAIN_PROGRAMS = {
+    "raw epoll (C)": [f"{OUT}/chain_epoll"],
+    "libev": [f"{OUT}/chain_libev"],
+    "mio": [f"{CHAIN_BIN}/chain-mio"],
+    "polling": [f"{CHAIN_BIN}/chain-polling"],
+    "picosel selector": [f"{CHAIN_BIN}/chain-picosel-sel"],
+    "picosel event loop": [f"{CHAIN_BIN}/chain-picosel-loop"],
+}
+CHAIN_PICOSEL = ("picosel selector", "picosel event loop")
 
 # ----------------------------------------------------------------------------
 # The loads (full run; --quick scales them down).
@@ -84,6 +102,10 @@ FULL = {
     "instr": {"conns": 10, "messages": 10_000, "python_messages": 2_000},
     "idle": {"conns": 1000, "seconds": 10},
     "fds": {"counts": [10, 100, 1000, 10000], "active": 4, "seconds": 3, "rounds": 3},
+    # (P pairs, A active) points; E1 < E2 events for each differential.
+    # System call counts are deterministic too, and strace slows every call,
+    # so its runs are shorter.
+    "chain": {"points": [[1000, 100], [100, 1]], "callgrind": [20_000, 120_000], "strace": [5_000, 25_000]},
 }
 QUICK = {
     "rounds": 1,
@@ -96,6 +118,7 @@ QUICK = {
     "instr": {"conns": 10, "messages": 1_000, "python_messages": 300},
     "idle": {"conns": 1000, "seconds": 2},
     "fds": {"counts": [10, 100, 1000, 10000], "active": 4, "seconds": 1, "rounds": 1},
+    "chain": {"points": [[1000, 100], [100, 1]], "callgrind": [5_000, 25_000], "strace": [2_000, 10_000]},
 }
 
 NOTES = []  # what was skipped or went wrong, for the report
@@ -423,6 +446,78 @@ def measure_instructions(servers, cfg):
     return res
 
 
+def chain_run(cmd, wrap, p, a, e):
+    """One run of a chain program under `wrap`; fails unless it handled
+    exactly `e` events."""
+    try:
+        r = subprocess.run([*wrap, *cmd, str(p), str(a), str(e)], capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise Failed(f"P={p} A={a} E={e}: no end within 300 s")
+    if r.returncode != 0 or r.stdout.strip() != str(e):
+        raise Failed(f"P={p} A={a} E={e}: exit {r.returncode}, printed {r.stdout.strip()[:40]!r}, "
+                     f"stderr {r.stderr.strip()[-200:]!r}")
+
+
+def strace_counts(path):
+    """`strace -c` output as {syscall: calls}, with the total as "total"."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 5 and fields[0][0].isdigit() and fields[3].isdigit():
+                counts[fields[-1]] = int(fields[3])
+    if "total" not in counts:
+        raise Failed(f"no syscall total in {path}")
+    return counts
+
+
+def measure_chain(programs, cfg, tools):
+    """bench.c's chain: for each program and each (P, A), user-space
+    instructions per event under callgrind and system calls per event under
+    strace, each from runs of E1 and E2 events: (total(E2) - total(E1)) /
+    (E2 - E1), so that setup and exit cancel out."""
+    res = {}
+    for name, cmd in programs.items():
+        for p, a in cfg["points"]:
+            r = {}
+            try:
+                if "valgrind" in tools:
+                    e1, e2 = cfg["callgrind"]
+                    totals = []
+                    for e in (e1, e2):
+                        fd, out = tempfile.mkstemp(prefix="callgrind-", suffix=".out")
+                        os.close(fd)
+                        try:
+                            chain_run(cmd, ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "-q"), p, a, e)
+                            totals.append(callgrind_total(out))
+                        finally:
+                            os.unlink(out)
+                    r["instr"] = (totals[1] - totals[0]) / (e2 - e1)
+                    r["instr_baseline"] = totals[0] - r["instr"] * e1
+                if "strace" in tools:
+                    e1, e2 = cfg["strace"]
+                    counts = []
+                    for e in (e1, e2):
+                        fd, out = tempfile.mkstemp(prefix="strace-", suffix=".txt")
+                        os.close(fd)
+                        try:
+                            chain_run(cmd, ("strace", "-f", "-c", "-o", out), p, a, e)
+                            counts.append(strace_counts(out))
+                        finally:
+                            os.unlink(out)
+                    per = {c: (counts[1].get(c, 0) - counts[0].get(c, 0)) / (e2 - e1) for c in counts[1]}
+                    r["syscalls"] = per.pop("total")
+                    r["syscall_mix"] = {c: v for c, v in sorted(per.items(), key=lambda kv: (-round(kv[1], 2), kv[0])) if v >= 0.005}
+            except (Failed, OSError) as e:
+                note(f"chain, {name}: {e}")
+            if r:
+                res.setdefault(name, {})[f"{p}/{a}"] = r
+                ins = f"{r['instr']:,.1f} instructions/event" if "instr" in r else "no instruction count"
+                sc = f"{r['syscalls']:.2f} syscalls/event" if "syscalls" in r else "no syscall count"
+                print(f"  chain P={p} A={a}: {name}: {ins}, {sc}", flush=True)
+    return res
+
+
 def measure_idle(servers, conns, seconds, check):
     """CPU of a server holding `conns` idle connections for `seconds`, and
     its RSS with them."""
@@ -678,6 +773,12 @@ def versions():
     except OSError:
         v["mio"] = "?"
     try:
+        lock = open(f"{BENCH}/chain/Cargo.lock").read()
+        m = re.search(r'name = "polling"\nversion = "([^"]+)"', lock)
+        v["polling"] = m.group(1) if m else "?"
+    except OSError:
+        v["polling"] = "?"
+    try:
         cpu = open("/proc/cpuinfo").read()
         m = re.search(r"model name\s*:\s*(.+)", cpu)
         v["cpu"] = m.group(1).strip() if m else platform.machine()
@@ -732,6 +833,43 @@ def targets(res, base):
     v = res["idle_chat"].get(base)
     if v:
         out.append(("RSS with 1,000 chat clients <= 2 MiB", f"{v['rss']:,} KiB", v["rss"] <= 2048))
+    return out + chain_targets(res["chain"])
+
+
+def chain_targets(ch):
+    """The chain's targets, picosel's selector and event loop against the
+    raw epoll loop, mio and polling: (target, measured, met)."""
+    out = []
+
+    def at(name, point, key):
+        return ch.get(name, {}).get(point, {}).get(key)
+
+    # With --stand-in the picosel rows are named "... (stand-in)".
+    pico = {n: next((k for k in ch if k.startswith(n)), None) for n in CHAIN_PICOSEL}
+    raw = "raw epoll (C)"
+    p1000 = "1000/100"
+    for short, name, want in (("selector", pico[CHAIN_PICOSEL[0]], 1.2), ("event loop", pico[CHAIN_PICOSEL[1]], 1.5)):
+        v, b = at(name, p1000, "instr"), at(raw, p1000, "instr")
+        if v and b:
+            out.append((f"chain P=1000 A=100: picosel {short} instructions/event <= {want:.1f}x raw epoll loop",
+                        f"{v / b:.2f}x ({v:,.0f} vs {b:,.0f})", v / b <= want))
+    for point in dict.fromkeys(pt for r in ch.values() for pt in r):
+        p, a = point.split("/")
+        others = {o: at(o, point, "instr") for o in ("mio", "polling") if at(o, point, "instr")}
+        for short, name in (("selector", pico[CHAIN_PICOSEL[0]]), ("event loop", pico[CHAIN_PICOSEL[1]])):
+            v = at(name, point, "instr")
+            if v and others:
+                out.append((f"chain P={p} A={a}: picosel {short} instructions/event below {' and '.join(others)}",
+                            f"{v:,.0f} vs " + ", ".join(f"{o} {x:,.0f}" for o, x in others.items()),
+                            all(v < x for x in others.values())))
+        b = at(raw, point, "syscalls")
+        got = {short: at(name, point, "syscalls") for short, name in
+               (("selector", pico[CHAIN_PICOSEL[0]]), ("event loop", pico[CHAIN_PICOSEL[1]]))}
+        got = {k: v for k, v in got.items() if v is not None}
+        if b is not None and got:
+            out.append((f"chain P={p} A={a}: picosel syscalls/event <= raw epoll loop's",
+                        ", ".join(f"{k} {v:.2f}" for k, v in got.items()) + f" vs {b:.2f}",
+                        all(v <= b + 1e-9 for v in got.values())))
     return out
 
 
@@ -791,6 +929,52 @@ def glance(cfg, res, base):
         out.append(f"| {label} | " + " | ".join(ratio(vals.get(n), vals[base]) if n in vals else "–"
                                                 for n in names) + " |")
     return out + [""]
+
+
+def chain_section(cc, ch, v):
+    """The chain part's report: a row per implementation, instructions and
+    system calls per event at each (P, A), ÷ the raw epoll loop's."""
+    points = [f"{p}/{a}" for p, a in cc["points"]]
+    label = {pt: "P={} A={}".format(*pt.split("/")) for pt in points}
+    (c1, c2), (s1, s2) = cc["callgrind"], cc["strace"]
+    L = ["## bench.c chain: instructions and system calls per event", "",
+         "libevent's `test/bench.c` chain: P non-blocking AF_UNIX stream socket pairs, all watched for reading; one "
+         "byte goes into A of them, spaced P/A apart, and each read event on pair i reads its byte and writes one "
+         "into pair (i + 1) mod P, until E events. No server and no load generator: the figures are the dispatch "
+         "path alone (`bench/ref/chain_*.c`, `bench/chain/`). User-space instructions per event from "
+         f"`valgrind --tool=callgrind` runs of E = {c1:,} and {c2:,} events, system calls per event from "
+         f"`strace -f -c` runs of E = {s1:,} and {s2:,} (both deterministic): (total(E2) − total(E1)) / (E2 − E1), "
+         "so set-up and exit cancel out. At A = 1 every event costs a wait; at A = 100 one wait hands out about "
+         f"100 events. mio {v['mio']} is edge-triggered only, so each event also takes a read that returns EAGAIN "
+         f"(counted, as it is the price of that mode); polling {v['polling']} runs in its level mode "
+         "(`PollMode::Level`, no re-arm per event); libev on its epoll backend. Ratios are ÷ the raw C loop.", ""]
+    if not ch:
+        return L + ["No results.", ""]
+    raw = ch.get("raw epoll (C)", {})
+    head = "| implementation |"
+    for pt in points:
+        head += f" {label[pt]}: instructions / event | ÷ raw | syscalls / event | ÷ raw |"
+    L += [head, "|---|" + "---:|" * 4 * len(points)]
+    for name, rr in ch.items():
+        cells = []
+        for pt in points:
+            r, b = rr.get(pt, {}), raw.get(pt, {})
+            cells += [f"{r['instr']:,.1f}" if "instr" in r else "–", ratio(r.get("instr"), b.get("instr")),
+                      f"{r['syscalls']:.2f}" if "syscalls" in r else "–", ratio(r.get("syscalls"), b.get("syscalls"))]
+        L.append(f"| {name} | " + " | ".join(cells) + " |")
+    if any("syscall_mix" in r for rr in ch.values() for r in rr.values()):
+        L += ["", "System calls per event, by call:", "", "| implementation | " + " | ".join(label[pt] for pt in points)
+              + " |", "|---|" + "---|" * len(points)]
+        for name, rr in ch.items():
+            L.append(f"| {name} | " + " | ".join(
+                ", ".join(f"{c} {x:.2f}" for c, x in rr.get(pt, {}).get("syscall_mix", {}).items()) or "–"
+                for pt in points) + " |")
+    pt = points[0]
+    if svg_bars(f"{CHARTS}/chain-instructions.svg", f"bench.c chain, {label[pt]}: user-space instructions per "
+                "event (lower is better)", "", [(n, rr.get(pt, {}).get("instr"), None, None) for n, rr in ch.items()],
+                fmt="{:,.0f}"):
+        L += ["", "![chain instructions per event](charts/chain-instructions.svg)"]
+    return L + [""]
 
 
 def write_report(cfg, res, quick, stand_in, elapsed, nofile):
@@ -883,6 +1067,8 @@ def write_report(cfg, res, quick, stand_in, elapsed, nofile):
         L.append("No results.")
     L.append("")
 
+    L += chain_section(cfg["chain"], res["chain"], v)
+
     ic = cfg["idle"]
     for key, title in (("idle_echo", "echo servers"), ("idle_chat", "chat servers (1,000 connected chat clients)")):
         rows = res[key]
@@ -938,7 +1124,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short smoke run")
     ap.add_argument("--stand-in", action="store_true", help="reference servers play picosel's part")
-    ap.add_argument("--only", default="echo,chat,instr,idle,fds", help="comma-separated parts to run")
+    ap.add_argument("--only", default="echo,chat,instr,idle,fds,chain", help="comma-separated parts to run")
     ap.add_argument("--rounds", type=int, help="override the number of rounds")
     ap.add_argument("--out", help="folder for REPORT.md and charts/ (default: bench/ for a full run, "
                     "else bench/out/)")
@@ -951,7 +1137,7 @@ def main():
     rounds = a.rounds or cfg["rounds"]
     nofile = raise_nofile()
     LOADGEN = loadgen_path()
-    if not LOADGEN:
+    if not LOADGEN and parts - {"chain"}:
         sys.exit("bench/run.py: loadgen is not built; run `make bench-tools` (or `make bench`)")
     os.makedirs(OUT, exist_ok=True)
     os.makedirs(CHARTS, exist_ok=True)
@@ -965,6 +1151,10 @@ def main():
         echo = {"picosel (stand-in)": STAND_INS["echo"], **echo}
         chat = {"picosel (stand-in)": STAND_INS["chat"], **chat}
         backends = {"epoll (stand-in)": STAND_INS["echo"]}
+        chain = {(f"{n} (stand-in)" if n in CHAIN_PICOSEL else n): (STAND_INS["chain"] if n in CHAIN_PICOSEL else c)
+                 for n, c in CHAIN_PROGRAMS.items()}
+    else:
+        chain = dict(CHAIN_PROGRAMS)
     echo_parts, chat_parts = parts & {"echo", "instr", "idle"}, parts & {"chat", "idle"}
     echo = probe("echo", {n: c for n, c in echo.items() if available(f"echo, {n}", c)}) if echo_parts else {}
     chat = probe("chat", {n: c for n, c in chat.items() if available(f"chat, {n}", c)}) if chat_parts else {}
@@ -972,10 +1162,18 @@ def main():
     if "instr" in parts and subprocess.run(["sh", "-c", "command -v valgrind"], capture_output=True).returncode:
         note("valgrind is not installed: no instruction counts (make bench installs it)")
         parts.discard("instr")
+    chain = {n: c for n, c in chain.items() if available(f"chain, {n}", c)} if "chain" in parts else {}
+    chain_tools = set()
+    for tool in ("valgrind", "strace"):
+        if "chain" in parts and subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
+            note(f"{tool} is not installed: no chain {'instruction' if tool == 'valgrind' else 'syscall'} counts "
+                 "(make bench installs it)")
+        else:
+            chain_tools.add(tool)
 
     started = time.time()
     res = {"echo": [{} for _ in cfg["echo"]], "chat": {}, "instr": {}, "idle_echo": {}, "idle_chat": {},
-           "fds": {}, "fd_backends": list(backends)}
+           "fds": {}, "fd_backends": list(backends), "chain": {}}
     if "echo" in parts:
         for i, load in enumerate(cfg["echo"]):
             print(f"echo {load['name']} ...", flush=True)
@@ -994,6 +1192,9 @@ def main():
         print("fd scaling ...", flush=True)
         fc = cfg["fds"]
         res["fds"] = measure_fds(backends, fc["counts"], fc["active"], fc["seconds"], fc["rounds"])
+    if "chain" in parts and chain_tools:
+        print("bench.c chain (callgrind, strace) ...", flush=True)
+        res["chain"] = measure_chain(chain, cfg["chain"], chain_tools)
     elapsed = time.time() - started
 
     report = write_report(cfg, res, a.quick, a.stand_in, elapsed, nofile)

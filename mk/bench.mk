@@ -3,12 +3,13 @@
 # bench/REPORT.md and SVG charts in bench/charts/. Included by Makefile.
 # Never part of `make test` (loadgen's own unit tests are: loadgen-test).
 #
-#   make bench          build everything, then the full run (about 7 minutes
+#   make bench          build everything, then the full run (about 9 minutes
 #                       on 2 cores)
-#   make bench-quick    the same, a short smoke run (about 2 minutes)
-#   make bench-tools    only the builds: the C servers in bench/out/ (ignored
-#                       by git), mio-echo and loadgen in their own target
-#                       dirs, picosel's programs static in target/static/
+#   make bench-quick    the same, a short smoke run (about 3 minutes)
+#   make bench-tools    only the builds: the C servers and chain programs in
+#                       bench/out/ (ignored by git), mio-echo, loadgen and
+#                       bench/chain in their own target dirs, picosel's
+#                       programs static in target/static/
 #   make loadgen-test   loadgen's unit tests (echo byte checks, chat
 #                       order/loss/duplicate accounting, line parsing,
 #                       percentiles)
@@ -23,11 +24,13 @@ STATIC_HOST_RUSTFLAGS := -C target-feature=+crt-static -C link-arg=-lgcc_eh
 
 .PHONY: bench bench-quick bench-tools bench-deps loadgen-test bench-test
 
-# libev-dev (header and library) and valgrind (callgrind), from Debian.
+# libev-dev (header and library), valgrind (callgrind) and strace (syscall
+# counts), from Debian.
 bench-deps:
 	@missing=""; \
 	  [ -e /usr/include/ev.h ] || missing="$$missing libev-dev"; \
 	  command -v valgrind >/dev/null 2>&1 || missing="$$missing valgrind"; \
+	  command -v strace >/dev/null 2>&1 || missing="$$missing strace"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing$$missing"; \
 	    $(BENCH_APT) update -qq; \
@@ -42,9 +45,22 @@ $(BENCH_OUT)/libev_%: bench/ref/libev_%.c bench/ref/common.h | bench-deps
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< -lev
 
-bench-tools: bench-deps $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/libev_echo $(BENCH_OUT)/libev_chat
+# bench.c's chain (the `chain` part of run.py): raw epoll and libev in C.
+$(BENCH_OUT)/chain_epoll: bench/ref/chain_epoll.c bench/ref/chain.h | bench-deps
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $<
+
+$(BENCH_OUT)/chain_libev: bench/ref/chain_libev.c bench/ref/chain.h | bench-deps
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< -lev
+
+BENCH_C := $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/libev_echo $(BENCH_OUT)/libev_chat \
+	$(BENCH_OUT)/chain_epoll $(BENCH_OUT)/chain_libev
+
+bench-tools: bench-deps $(BENCH_C)
 	$(CARGO) build --release --manifest-path bench/loadgen/Cargo.toml
 	$(CARGO) build --release --manifest-path bench/mio-echo/Cargo.toml
+	$(CARGO) build --release --manifest-path bench/chain/Cargo.toml
 	env RUSTFLAGS="$(STATIC_HOST_RUSTFLAGS)" $(CARGO) build --release -p picosel-programs \
 	  --target x86_64-unknown-linux-gnu --target-dir target/static
 
