@@ -44,7 +44,8 @@ class Enc:
 
 # ---------------------------------------------------------------- dispatch
 
-CAP = {1: 0, 2: 1, 5: 2, 16: 3}  # first byte: the selector's capacity
+CAP = {1: 0, 2: 1, 5: 2, 16: 3}
+MODE = {"epoll": 0, "poll": 1, "select": 2}
 EV = {"R": 0, "W": 1, "RW": 2, "none": 12, "bad4": 13}  # pick_events
 # bits(): 0 in, 1 out, 2 in|out, 3 nothing, 4 + mask, 5 + raw u32.
 MASK_IN, MASK_OUT, MASK_ERR, MASK_HUP, MASK_RDHUP, MASK_PRI, MASK_NVAL = (
@@ -53,6 +54,11 @@ MASK_IN, MASK_OUT, MASK_ERR, MASK_HUP, MASK_RDHUP, MASK_PRI, MASK_NVAL = (
 
 class Dispatch(Enc):
     """Ops and waits of fuzz/src/dispatch.rs."""
+
+    def __init__(self, cap, mode):
+        """The first byte: the capacity and the backend for the whole run."""
+        super().__init__()
+        self.byte(CAP[cap] + 4 * MODE[mode])
 
     def fd(self, fd):  # pick_fd, arm 3: below(MAX_FD)
         return self.byte(3).below(fd)
@@ -75,22 +81,25 @@ class Dispatch(Enc):
         return self.fd(0).byte(15).byte(0)
 
     def ops(self, *ops):
+        assert len(ops) < 10
         self.below(len(ops))
         for op in ops:
             op(self)
         return self
 
-    def wait(self, mode, script, flags=0, fail=0, timeout=0):
-        """mode: 0 epoll, 1 poll, 2 select; timeout: 0 zero, 1 none, 2 10 s;
-        flags: 7 = interrupt once first, 0x18 = then fail (fail: 0 EBADF,
-        1 EINVAL)."""
+    def wait(self, script, eintrs=0, fail=None, timeout=0):
+        """The output `script`, written by the first wait that is neither
+        interrupted (`eintrs`: 0 to 2 EINTRs first) nor failed (`fail`: 0
+        EBADF, 1 EINVAL, 2 ENOMEM); timeout: 0 zero, 1 none, 2 10 s."""
         assert len(script) < 256
-        self.below(len(script)).raw(script).byte(mode).byte(flags)
-        if flags & 0x18 == 0x18:
+        flags = (7 | (eintrs - 1) << 5 if eintrs else 0) | (0x18 if fail is not None else 0)
+        self.below(len(script)).raw(script).byte(flags)
+        if fail is not None:
             self.below(fail)
         return self.below(timeout)
 
-    def mid(self, *ops):  # operations after one delivered entry
+    def mid(self, *ops):  # operations after one delivered entry: below(3)
+        assert len(ops) < 3
         return self.ops(*ops)
 
 
@@ -103,100 +112,143 @@ def bits(e, kind, mask=0, raw=0):
     return e
 
 
+# Tags in epoll outputs. `live` indexes the kernel's interest list in fd
+# order (zombies included), `added` every tag ever passed to add, in order.
+def live(e, i):
+    return e.byte(0).below(i)
+
+
+def added(e, i):
+    return e.byte(3).below(i)
+
+
+def neighbour(e, i, delta):  # delta: 0 next generation, 1 previous, 2 +2
+    return e.byte(4).below(i).below(delta)
+
+
+def raw_tag(e, v):
+    return e.byte(6).u64(v)
+
+
 def dispatch_seeds():
     seeds = {}
 
     # Two registrations reported by epoll; while handling the first, the
     # second is unregistered and registered again under the same fd number
-    # (same slot, new generation): its entry of the batch must be dropped.
-    # A stray token (slot 0, generation 1) is dropped too.
-    s = Dispatch().byte(CAP[5])
+    # (same slot, new generation): its event of the batch is dropped. A
+    # stray tag (slot 0, generation 1) is dropped too; one for slot 1 at
+    # the next generation, invented by the kernel, names the new
+    # registration.
+    s = Dispatch(5, "epoll")
     s.ops(lambda s: s.register(3, "RW"), lambda s: s.register(8, "R"))
-    k = Enc().below(3)
-    bits(k, 2).byte(0).below(0)  # fd 3's token, IN|OUT
-    bits(k, 4, MASK_ERR | MASK_HUP).byte(0).below(1)  # fd 8's token
-    bits(k, 5, raw=0xFFFFFFFF).byte(6).u64(1 << 32)
-    s.wait(0, bytes(k.out))
+    k = Enc().below(4)
+    live(bits(k, 2), 0)  # fd 3, IN|OUT
+    live(bits(k, 4, MASK_ERR | MASK_HUP), 1)  # fd 8
+    raw_tag(bits(k, 5, raw=0xFFFFFFFF), 1 << 32)
+    neighbour(bits(k, 0), 1, 0)
+    s.wait(bytes(k.out))
     s.mid(lambda s: s.unregister(8), lambda s: s.register(8, "RW"))
+    s.mid()
     seeds["epoll-reregister-mid-batch"] = s
 
-    # A removal the kernel did not do (epoll keeps reporting the old token),
-    # then the fd registered again: only the new registration's events count.
-    # fds 0, 5 and 10 share a home cell in the index of 5; 5 goes, 10 stays.
-    s = Dispatch().byte(CAP[5])
+    # Removals the kernel did not do: fd 5's old tag, then fd 5 registered
+    # again (EEXIST: its kernel entry takes the new tag); fd 7 left as a
+    # zombie that keeps reporting. fds 0, 5 and 10 share a home cell in the
+    # index of 5; 0 goes, 10 stays.
+    s = Dispatch(5, "epoll")
     s.ops(lambda s: s.register(5, "R"), lambda s: s.unregister(5, kernel_keeps_it=True),
           lambda s: s.register(5, "W"), lambda s: s.register(0, "R"),
-          lambda s: s.register(10, "RW"), lambda s: s.unregister(0), lambda s: s.get_key(10))
-    k = Enc().below(4)
-    bits(k, 0).byte(3).below(0)  # graveyard: fd 5's first token
-    bits(k, 1).byte(0).below(0)  # live: fd 5 (kernel map in fd order)
-    bits(k, 2).byte(4).below(1).below(0)  # fd 10's slot, next generation
-    bits(k, 4, MASK_PRI | MASK_RDHUP).byte(0).below(1)  # fd 10
-    s.wait(0, bytes(k.out))
+          lambda s: s.register(10, "RW"), lambda s: s.unregister(0),
+          lambda s: s.register(7, "R"), lambda s: s.unregister(7, kernel_keeps_it=True),
+          lambda s: s.get_key(10))
+    k = Enc().below(5)
+    added(bits(k, 0), 0)  # fd 5's first tag
+    live(bits(k, 1), 0)  # fd 5
+    live(bits(k, 2), 1)  # the zombie fd 7
+    neighbour(bits(k, 2), 2, 0)  # fd 10's slot, next generation
+    live(bits(k, 4, MASK_PRI | MASK_RDHUP), 2)  # fd 10
+    s.wait(bytes(k.out))
     s.mid().mid()
     seeds["epoll-zombie-and-collisions"] = s
 
-    # poll: the slot of an unregistered fd reused by another fd; an entry
-    # still naming the old fd (POLLNVAL) and one naming a slot out of range
-    # are dropped.
-    s = Dispatch().byte(CAP[2])
-    s.ops(lambda s: s.register(4, "R"), lambda s: s.unregister(4),
-          lambda s: s.register(6, "R"))
+    # poll: fd 4 unregistered while its event is handed out and fd 8
+    # registered in a full array: the array is compacted mid-batch, and
+    # fd 6's POLLNVAL (READ|WRITE, masked to READ) is still delivered; fd 8
+    # reports nothing of this wait.
+    s = Dispatch(2, "poll")
+    s.ops(lambda s: s.register(4, "R"), lambda s: s.register(6, "R"))
     k = Enc()
-    k.byte(1)
-    bits(k, 0)  # slot 0 (fd 6): POLLIN
-    k.below(2)
-    k.byte(0).below(0)
-    bits(k, 4, MASK_NVAL).below(0)  # (slot 0, fd 4) from the history, first
-    k.byte(1).below(1).below(6)
-    bits(k, 4, MASK_IN | MASK_HUP).below(2)  # slot 3 of 2, last
-    k.byte(1)  # keep every slot entry
-    s.wait(1, bytes(k.out), timeout=1)
+    bits(k.byte(1), 0)  # fd 4: POLLIN
+    bits(k.byte(1), 4, MASK_NVAL)  # fd 6
+    s.wait(bytes(k.out), timeout=1)
+    s.mid(lambda s: s.unregister(4), lambda s: s.register(8, "R"))
     s.mid()
-    seeds["poll-stale-slot"] = s
+    seeds["poll-compact-mid-batch"] = s
 
-    # select: an fd past FD_SETSIZE registered (never reported), bits for
-    # unregistered fds, a word of all ones, and nfds = 7 hiding fd 7. fd 2's
-    # interest changes to READ after fd 1 is handled: its WRITE is dropped.
-    s = Dispatch().byte(CAP[5])
+    # poll: a hang-up on fd 6, whose interest widens from READ to
+    # READ|WRITE while fd 4's event is handed out: POLLHUP maps to both, so
+    # fd 6 gets READ|WRITE. fd 9's entry reports nothing.
+    s = Dispatch(5, "poll")
+    s.ops(lambda s: s.register(4, "R"), lambda s: s.register(6, "R"),
+          lambda s: s.register(9, "W"))
+    k = Enc()
+    bits(k.byte(1), 0)  # fd 4: POLLIN
+    bits(k.byte(1), 4, MASK_HUP)  # fd 6
+    k.byte(0)  # fd 9: nothing
+    s.wait(bytes(k.out), timeout=2)
+    s.mid(lambda s: s.modify(6, "RW"))
+    s.mid()
+    seeds["poll-widen-mid-batch"] = s
+
+    # select: an fd past FD_SETSIZE refused, bits for unregistered fds, a
+    # word of all ones, a bit at nfds (8): 65 fds reported. fd 2's interest
+    # changes to READ after fd 1 is handled: it gets READ, from the all-ones
+    # word. fd 5, unregistered and registered again mid-batch, gets nothing.
+    s = Dispatch(5, "select")
     s.ops(lambda s: s.register(1, "R"), lambda s: s.register(2, "W"),
-          lambda s: s.register(1030, "RW"), lambda s: s.register(7, "RW"))
-    k = Enc().byte(3).byte(3).byte(3).byte(1)
-    k.below(2).below(9).byte(0).below(100).byte(1)
-    k.byte(0).below(1).below(0).below(0).u64(-1)
-    k.byte(0).below(15)  # nfds = 15 - 8
-    s.wait(2, bytes(k.out))
+          lambda s: s.register(1030, "RW"), lambda s: s.register(7, "RW"),
+          lambda s: s.register(5, "R"))
+    k = Enc().byte(3).byte(3).byte(1).byte(3)  # fds 1, 2, 5, 7
+    k.below(2).byte(1).below(0).byte(0)  # fd 8 = nfds, read
+    k.byte(0).below(100).byte(1)  # fd 100, write
+    k.byte(0).below(1).below(0).below(0).u64(-1)  # fds 0..63 readable
+    s.wait(bytes(k.out))
     s.mid(lambda s: s.modify(2, "R"))
+    s.mid(lambda s: s.unregister(5), lambda s: s.register(5, "R"))
+    s.mid().mid()
     seeds["select-past-nfds"] = s
 
     # Backend failures: register refused (nothing changes), modify refused
-    # (the fd is unregistered), Full; an interrupted wait whose entries must
-    # not leak, a failed wait, and a closed selector.
-    s = Dispatch().byte(CAP[1])
+    # (the fd is unregistered), Full, invalid events; waits interrupted
+    # (after filling the buffer) and retried, interrupted with no time
+    # left, failed, empty with time left (waited again: fails), and a closed
+    # selector.
+    s = Dispatch(1, "epoll")
     s.ops(lambda s: s.register(0, "R", fail=0), lambda s: s.register(0, "R"),
           lambda s: s.modify(0, "W", fail=1), lambda s: s.register(0, "RW"),
           lambda s: s.register(1, "R"), lambda s: s.register(1, "none"),
           lambda s: s.modify(0, "bad4"))
     k = Enc().below(1)
-    bits(k, 0).byte(0).below(0)
-    s.wait(0, bytes(k.out), flags=7, timeout=1)
+    live(bits(k, 0), 0)
+    s.wait(bytes(k.out), eintrs=2, timeout=1)
     s.mid()
-    s.ops()
-    s.wait(1, b"", flags=0x18, fail=0, timeout=0)
+    s.ops().wait(bytes(k.out), eintrs=1, timeout=0)
+    s.ops().wait(bytes(k.out), fail=0, timeout=2)
+    s.ops().wait(b"", timeout=1)
     s.ops(lambda s: s.close(), lambda s: s.register(0, "R"))
-    s.wait(0, b"")
+    s.wait(b"")
     seeds["backend-errors-eintr-close"] = s
 
-    # Sixteen slots, eight registrations reported 20 times by epoll: more
-    # entries than the ready list holds (a real epoll_wait never does that).
-    s = Dispatch().byte(CAP[16])
+    # Sixteen slots, eight registrations reported 20 times by epoll, plus
+    # stray tags: more events than the buffer holds (the first 16 are kept).
+    s = Dispatch(16, "epoll")
     s.ops(*[(lambda fd: lambda s: s.register(fd, "RW"))(fd) for fd in range(0, 32, 4)])
     k = Enc().below(25)
     for i in range(20):
-        bits(k, 2).byte(0).below(i % 8)
+        live(bits(k, 2), i % 8)
     for i in range(5):
-        bits(k, 0).byte(6).u64(i << 32 | i)
-    s.wait(0, bytes(k.out))
+        raw_tag(bits(k, 0), i << 32 | i)
+    s.wait(bytes(k.out))
     seeds["epoll-overflow"] = s
     return seeds
 

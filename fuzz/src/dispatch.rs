@@ -289,7 +289,9 @@ impl<const N: usize> Fake<N> {
             // Raw words: any bits at all, past nfds included.
             let mut words = [[0 as libc::c_ulong; WORDS]; 2];
             for _ in 0..c.below(4) {
-                words[c.below(2)][c.below(WORDS)] = c.u64() as libc::c_ulong;
+                // (An assignment evaluates its right side first.)
+                let (set, word) = (c.below(2), c.below(WORDS));
+                words[set][word] = c.u64() as libc::c_ulong;
             }
             r = r.union(&FdSet::from_words(words[0]));
             w = w.union(&FdSet::from_words(words[1]));

@@ -88,6 +88,13 @@ pub trait RawBackend<const N: usize>: Sized {
 /// spinning on an event nobody consumes.
 #[inline(always)]
 pub fn map_bits(bits: u32, in_bit: u32, out_bit: u32) -> Events {
+    // The common cases first: one compare each.
+    if bits == in_bit {
+        return Events::READ;
+    }
+    if bits == out_bit {
+        return Events::WRITE;
+    }
     let write = (bits & !in_bit != 0) as u8;
     let read = (bits & !out_bit != 0) as u8;
     Events::from_bits_retain(read | write << 1)

@@ -52,6 +52,13 @@ pub fn pairs(p: usize) -> Vec<(i32, i32)> {
         .collect()
 }
 
+/// For each pair i, the write end of pair (i + 1) % P: where an event on
+/// pair i sends its byte. Precomputed, as the C programs do, so that no
+/// program pays a division per event.
+pub fn next_write_ends(fds: &[(i32, i32)]) -> Vec<i32> {
+    (0..fds.len()).map(|i| fds[(i + 1) % fds.len()].1).collect()
+}
+
 /// Reads one byte from `fd`: true if there was one.
 #[inline]
 pub fn read1(fd: i32) -> bool {

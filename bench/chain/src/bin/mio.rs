@@ -2,7 +2,7 @@
 //! drained until WouldBlock: each event costs one read of its byte plus one
 //! read that returns EAGAIN (the "extra read"; counted, not hidden). Each
 //! byte read counts as one event and sends one byte on.
-use chain::{args, pairs, start, write1};
+use chain::{args, next_write_ends, pairs, start, write1};
 use mio::net::UnixStream;
 use mio::{Events, Interest, Poll, Token};
 use std::io::{ErrorKind, Read};
@@ -18,6 +18,7 @@ fn main() {
     for (i, r) in readers.iter_mut().enumerate() {
         poll.registry().register(r, Token(i), Interest::READABLE).expect("register");
     }
+    let next = next_write_ends(&fds);
     start(|i| fds[i].1, &a);
     let mut events = Events::with_capacity(1024);
     let mut count = 0u64;
@@ -30,7 +31,7 @@ fn main() {
                 match readers[i].read(&mut b) {
                     Ok(1) => {
                         count += 1;
-                        write1(fds[(i + 1) % a.pairs].1);
+                        write1(next[i]);
                         if count >= a.events {
                             break 'run;
                         }

@@ -1,14 +1,16 @@
-//! The chain on picosel's bare selector: `DefaultSelector<usize, 1024>`
-//! (epoll, level-triggered), each read end registered with its pair index.
-use chain::{args, pairs, read1, start, write1};
+//! The chain on picosel's bare selector: `DefaultSelector<i32, 1024>`
+//! (epoll, level-triggered); each read end's data is the write end of the
+//! next pair, where its event sends the byte on.
+use chain::{args, next_write_ends, pairs, read1, start, write1};
 use picosel::{DefaultSelector, Events};
 
 fn main() {
     let a = args();
     let fds = pairs(a.pairs);
-    let mut sel: DefaultSelector<usize, 1024> = DefaultSelector::new();
-    for (i, &(r, _)) in fds.iter().enumerate() {
-        sel.register(r, Events::READ, i).expect("register");
+    let next = next_write_ends(&fds);
+    let mut sel: DefaultSelector<i32, 1024> = DefaultSelector::new();
+    for (&(r, _), &w) in fds.iter().zip(&next) {
+        sel.register(r, Events::READ, w).expect("register");
     }
     start(|i| fds[i].1, &a);
     let mut count = 0u64;
@@ -19,7 +21,7 @@ fn main() {
                 continue;
             }
             count += 1;
-            write1(fds[(key.data + 1) % a.pairs].1);
+            write1(key.data);
             if count >= a.events {
                 break 'run;
             }

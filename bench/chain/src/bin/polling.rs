@@ -1,7 +1,7 @@
 //! The chain on the `polling` crate (3.x) in its level-triggered mode
 //! (`add_with_mode(.., PollMode::Level)`), so no re-arm per event; key =
 //! pair index.
-use chain::{args, pairs, read1, start, write1};
+use chain::{args, next_write_ends, pairs, read1, start, write1};
 use polling::{Event, Events, PollMode, Poller};
 
 fn main() {
@@ -12,6 +12,7 @@ fn main() {
         // SAFETY: the fd stays open (and registered) until the process exits.
         unsafe { poller.add_with_mode(r, Event::readable(i), PollMode::Level) }.expect("add");
     }
+    let next = next_write_ends(&fds);
     start(|i| fds[i].1, &a);
     let mut events = Events::with_capacity(std::num::NonZeroUsize::new(1024).unwrap());
     let mut count = 0u64;
@@ -23,7 +24,7 @@ fn main() {
                 continue;
             }
             count += 1;
-            write1(fds[(ev.key + 1) % a.pairs].1);
+            write1(next[ev.key]);
             if count >= a.events {
                 break 'run;
             }
