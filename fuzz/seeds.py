@@ -200,6 +200,33 @@ def dispatch_seeds():
     s.mid()
     seeds["poll-widen-mid-batch"] = s
 
+    # poll: five entries all readable; after fd 1's event, fd 3 goes and
+    # fd 7 comes into the full array, which is compacted mid-batch: the
+    # cursor moves with the entries, so fd 1 is not handed out again and
+    # fds 2, 4 and 5 still are.
+    s = Dispatch(5, "poll")
+    s.ops(*[(lambda fd: lambda s: s.register(fd, "R"))(fd) for fd in range(1, 6)])
+    k = Enc()
+    for _ in range(5):
+        bits(k.byte(1), 0)
+    s.wait(bytes(k.out))
+    s.mid(lambda s: s.unregister(3), lambda s: s.register(7, "R"))
+    for _ in range(4):
+        s.mid()
+    seeds["poll-compact-keeps-cursor"] = s
+
+    # select: a bit for fd 4, not registered at the wait (below nfds = 10);
+    # fd 4 registered after fd 1's event: the stale bit must not reach it.
+    s = Dispatch(5, "select")
+    s.ops(lambda s: s.register(1, "R"), lambda s: s.register(9, "R"))
+    k = Enc().byte(1).byte(1)  # fds 1, 9: read
+    k.below(1).byte(0).below(4).byte(0)  # fd 4, read
+    k.byte(1)  # no raw words
+    s.wait(bytes(k.out))
+    s.mid(lambda s: s.register(4, "R"))
+    s.mid().mid()
+    seeds["select-bit-before-register"] = s
+
     # select: an fd past FD_SETSIZE refused, bits for unregistered fds, a
     # word of all ones, a bit at nfds (8): 65 fds reported. fd 2's interest
     # changes to READ after fd 1 is handled: it gets READ, from the all-ones
