@@ -50,4 +50,4 @@ fuzz-ci: fuzz-tools
 
 # The same checks without cargo-fuzz, on stable (also part of make test).
 fuzz-regressions:
-	$(CARGO) test -p picosel --test fuzz_corpus
+	$(CARGO) test -p picosel-programs --test fuzz_corpus --test framing

@@ -1,6 +1,6 @@
 //! The fuzz targets' logic, in plain functions so that `cargo test` in the
 //! main crate replays the committed corpora without cargo-fuzz
-//! (`tests/fuzz_corpus.rs` includes these files).
+//! (`programs/tests/fuzz_corpus.rs` includes these files).
 pub mod cursor;
 pub mod dispatch;
 pub mod selector_ops;

@@ -1,14 +1,17 @@
-#![cfg(feature = "fuzzing")]
 //! Replays the committed fuzz corpora (`fuzz/corpus/<target>/`) and the
 //! inputs of fixed findings (`fuzz/regressions/<target>/`) through the fuzz
 //! targets' checks, so that `make test` runs them on stable Rust without
-//! cargo-fuzz. The targets' logic lives in plain files under `fuzz/src/`.
+//! cargo-fuzz. The targets' logic lives in plain files under `fuzz/src/`;
+//! they need picosel's `fuzzing` feature, which this crate's
+//! dev-dependency turns on (so the published picosel package carries no
+//! test that reaches outside it). `chat_framing`'s corpus is replayed by
+//! `framing.rs`.
 
-#[path = "../fuzz/src/cursor.rs"]
+#[path = "../../fuzz/src/cursor.rs"]
 mod cursor;
-#[path = "../fuzz/src/dispatch.rs"]
+#[path = "../../fuzz/src/dispatch.rs"]
 mod dispatch;
-#[path = "../fuzz/src/selector_ops.rs"]
+#[path = "../../fuzz/src/selector_ops.rs"]
 mod selector_ops;
 
 use std::path::PathBuf;
@@ -20,7 +23,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn replay(target: &str, run: fn(&[u8])) {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
     let mut inputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for dir in ["corpus", "regressions"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else { continue };
