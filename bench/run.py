@@ -471,6 +471,19 @@ def strace_counts(path):
     return counts
 
 
+def chain_measure(cmd, p, a, e, prefix, tool, parse):
+    """One chain run of E events under a tool that writes its figures to a
+    file: `tool(path)` is the tool's command prefix, `parse(path)` reads
+    them; the temporary file is removed."""
+    fd, out = tempfile.mkstemp(prefix=prefix)
+    os.close(fd)
+    try:
+        chain_run(cmd, tool(out), p, a, e)
+        return parse(out)
+    finally:
+        os.unlink(out)
+
+
 def measure_chain(programs, cfg, tools):
     """bench.c's chain: for each program and each (P, A), user-space
     instructions per event under callgrind and system calls per event under
@@ -483,28 +496,16 @@ def measure_chain(programs, cfg, tools):
             try:
                 if "valgrind" in tools:
                     e1, e2 = cfg["callgrind"]
-                    totals = []
-                    for e in (e1, e2):
-                        fd, out = tempfile.mkstemp(prefix="callgrind-", suffix=".out")
-                        os.close(fd)
-                        try:
-                            chain_run(cmd, ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "-q"), p, a, e)
-                            totals.append(callgrind_total(out))
-                        finally:
-                            os.unlink(out)
+                    totals = [chain_measure(cmd, p, a, e, "callgrind-", lambda out: (
+                        "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "-q"), callgrind_total)
+                        for e in (e1, e2)]
                     r["instr"] = (totals[1] - totals[0]) / (e2 - e1)
                     r["instr_baseline"] = totals[0] - r["instr"] * e1
                 if "strace" in tools:
                     e1, e2 = cfg["strace"]
-                    counts = []
-                    for e in (e1, e2):
-                        fd, out = tempfile.mkstemp(prefix="strace-", suffix=".txt")
-                        os.close(fd)
-                        try:
-                            chain_run(cmd, ("strace", "-f", "-c", "-o", out), p, a, e)
-                            counts.append(strace_counts(out))
-                        finally:
-                            os.unlink(out)
+                    counts = [chain_measure(cmd, p, a, e, "strace-", lambda out: (
+                        "strace", "-f", "-c", "-o", out), strace_counts)
+                        for e in (e1, e2)]
                     per = {c: (counts[1].get(c, 0) - counts[0].get(c, 0)) / (e2 - e1) for c in counts[1]}
                     r["syscalls"] = per.pop("total")
                     r["syscall_mix"] = {c: v for c, v in sorted(per.items(), key=lambda kv: (-round(kv[1], 2), kv[0])) if v >= 0.005}

@@ -5,6 +5,37 @@
 //! from `recv` is end of stream, and `Err` is a real failure. `send` uses
 //! `MSG_NOSIGNAL`, so a peer's reset never raises SIGPIPE, and picosel never
 //! changes the process's signal dispositions.
+//!
+//! A connection over loopback, driven by a selector:
+//!
+//! ```
+//! use picosel::net::{Accept, TcpListener, TcpStream};
+//! use picosel::{DefaultSelector, Events};
+//! use std::time::Duration;
+//!
+//! let mut listener = TcpListener::bind("127.0.0.1:0".parse()?, 16)?;
+//! let client = TcpStream::connect(listener.local_addr()?)?;
+//! let mut sel: DefaultSelector<&str, 4> = DefaultSelector::new();
+//! sel.register(listener.as_raw_fd(), Events::READ, "listener")?;
+//! sel.select(Some(Duration::from_secs(5)))?;
+//! assert_eq!(sel.next_ready().map(|(k, _)| k.data), Some("listener"));
+//! let Accept::Stream(server, _peer) = listener.accept()? else { panic!("no connection") };
+//!
+//! // The connect has completed once the stream is writable.
+//! sel.register(client.as_raw_fd(), Events::WRITE, "client")?;
+//! sel.select(Some(Duration::from_secs(5)))?;
+//! client.take_error()?;
+//! assert_eq!(client.send(b"hi")?, Some(2));
+//! sel.unregister(client.as_raw_fd())?; // before `client` is dropped (closed)
+//!
+//! let mut buf = [0u8; 8];
+//! sel.register(server.as_raw_fd(), Events::READ, "server")?;
+//! sel.select(Some(Duration::from_secs(5)))?;
+//! assert_eq!(server.recv(&mut buf)?, Some(2));
+//! assert_eq!(&buf[..2], b"hi");
+//! assert_eq!(server.recv(&mut buf)?, None, "nothing more yet: would block");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::{Errno, Error, RawFd, sys};
 use core::net::SocketAddr;
@@ -225,9 +256,4 @@ impl TcpStream {
         core::mem::forget(self);
         fd
     }
-}
-
-/// Parses `ADDR:PORT` (`127.0.0.1:8008`, `[::1]:0`) without `std`.
-pub fn parse_addr(text: &str) -> Option<SocketAddr> {
-    text.parse().ok()
 }

@@ -25,6 +25,22 @@ fn drain<B: picosel::backend::Backend<N>, D: Copy, const N: usize>(
 
 const LONG: Option<Duration> = Some(Duration::from_secs(5));
 
+/// Fills a selector of capacity 3 with three readable socket pairs (data
+/// 0, 1, 2) and selects: all three are in the batch. Returns the pairs.
+fn three_readable<B: picosel::backend::Backend<3>>(
+    sel: &mut Selector<u32, 3, B>,
+) -> Vec<(UnixStream, UnixStream)> {
+    let mut keep = Vec::new();
+    for data in 0..3 {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(b"x").unwrap();
+        sel.register(a.as_raw_fd(), Events::READ, data).unwrap();
+        keep.push((a, b));
+    }
+    assert_eq!(sel.select(LONG).unwrap(), 3);
+    keep
+}
+
 macro_rules! backend_tests {
     ($name:ident, $backend:ty) => {
         mod $name {
@@ -490,14 +506,7 @@ macro_rules! backend_tests {
                 // place, so the backend reuses the freed room in the middle
                 // of the batch (poll compacts its array then).
                 let mut sel = Sel::<3>::new();
-                let mut keep = Vec::new();
-                for data in 0..3 {
-                    let (a, mut b) = UnixStream::pair().unwrap();
-                    b.write_all(b"x").unwrap();
-                    sel.register(a.as_raw_fd(), Events::READ, data).unwrap();
-                    keep.push((a, b));
-                }
-                assert_eq!(sel.select(LONG).unwrap(), 3);
+                let keep = three_readable(&mut sel);
                 let (first, _) = sel.next_ready().unwrap();
                 let victim = (0..3).find(|&d| d != first.data).unwrap();
                 let victim_fd = keep[victim as usize].0.as_raw_fd();
@@ -514,14 +523,7 @@ macro_rules! backend_tests {
                 // As above, but the room freed is *behind* the batch's
                 // position: the first fd handed out replaces itself.
                 let mut sel = Sel::<3>::new();
-                let mut keep = Vec::new();
-                for data in 0..3 {
-                    let (a, mut b) = UnixStream::pair().unwrap();
-                    b.write_all(b"x").unwrap();
-                    sel.register(a.as_raw_fd(), Events::READ, data).unwrap();
-                    keep.push((a, b));
-                }
-                assert_eq!(sel.select(LONG).unwrap(), 3);
+                let _pairs = three_readable(&mut sel);
                 let (first, _) = sel.next_ready().unwrap();
                 sel.unregister(first.fd).unwrap();
                 let (fresh, _peer) = UnixStream::pair().unwrap();
