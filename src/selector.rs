@@ -81,6 +81,7 @@ impl<D: Copy, const N: usize, B: Backend<N>> Selector<D, N, B> {
 
     /// Acquires the backend's kernel resource now rather than on first use
     /// (so that e.g. `EMFILE` shows up at start-up).
+    #[cold]
     pub fn open(&mut self) -> Result<(), Error> {
         match self.state {
             State::Open => Ok(()),
@@ -186,7 +187,9 @@ impl<D: Copy, const N: usize, B: Backend<N>> Selector<D, N, B> {
     /// again for the time left on the monotonic clock (PEP 475); when none
     /// is left, the result is 0.
     pub fn select(&mut self, timeout: Option<Duration>) -> Result<usize, Error> {
-        self.open()?;
+        if self.state != State::Open {
+            self.open()?;
+        }
         let deadline = match timeout {
             Some(t) if !t.is_zero() => Some(time::now_ns().saturating_add(time::as_ns(t))),
             Some(_) => Some(0),
