@@ -1,25 +1,8 @@
-//! Non-blocking TCP over IPv4 and IPv6, for use with a selector or loop.
-//!
-//! Every socket is created non-blocking and close-on-exec. "Would block" is
-//! not an error here: `recv`/`send` return `Ok(None)` for it, `Ok(Some(0))`
-//! from `recv` is end of stream, and `Err` is a real failure. `send` uses
-//! `MSG_NOSIGNAL`, so a peer's reset never raises SIGPIPE, and picosel never
-//! changes the process's signal dispositions.
+//! TCP: the listener (with its reserve fd) and the stream.
 
+use super::Fd;
 use crate::{Errno, Error, RawFd, sys};
 use core::net::SocketAddr;
-
-/// An owned fd, closed on drop.
-#[derive(Debug)]
-struct Fd(RawFd);
-
-impl Drop for Fd {
-    fn drop(&mut self) {
-        if self.0 >= 0 {
-            let _ = sys::close(self.0);
-        }
-    }
-}
 
 /// What [`TcpListener::accept`] found.
 #[derive(Debug)]
@@ -77,9 +60,7 @@ impl TcpListener {
     pub fn into_raw_fd(self) -> RawFd {
         let TcpListener { fd, reserve } = self;
         drop(reserve);
-        let raw = fd.0;
-        core::mem::forget(fd);
-        raw
+        fd.into_raw()
     }
 
     /// Accepts one connection (`accept4` with `SOCK_NONBLOCK |
@@ -221,13 +202,6 @@ impl TcpStream {
     /// closed on drop. (There is no `from_raw_fd`: taking ownership of an
     /// arbitrary fd number cannot be expressed safely.)
     pub fn into_raw_fd(self) -> RawFd {
-        let fd = self.fd.0;
-        core::mem::forget(self);
-        fd
+        self.fd.into_raw()
     }
-}
-
-/// Parses `ADDR:PORT` (`127.0.0.1:8008`, `[::1]:0`) without `std`.
-pub fn parse_addr(text: &str) -> Option<SocketAddr> {
-    text.parse().ok()
 }
