@@ -1,5 +1,5 @@
 //! Non-blocking sockets over IPv4 and IPv6, for use with a selector or loop:
-//! TCP ([`TcpListener`], [`TcpStream`]).
+//! TCP ([`TcpListener`], [`TcpStream`]) and UDP ([`UdpSocket`]).
 //!
 //! Every socket is created non-blocking and close-on-exec. "Would block" is
 //! not an error here: `recv`/`send` return `Ok(None)` for it, `Ok(Some(0))`
@@ -11,8 +11,10 @@ use crate::{RawFd, sys};
 use core::net::SocketAddr;
 
 mod tcp;
+mod udp;
 
 pub use tcp::{Accept, TcpListener, TcpStream};
+pub use udp::{Datagram, UdpSocket};
 
 /// An owned fd, closed on drop.
 #[derive(Debug)]

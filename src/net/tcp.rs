@@ -45,6 +45,23 @@ impl TcpListener {
         Ok(TcpListener { fd, reserve: open_reserve() })
     }
 
+    /// Takes ownership of `fd`, a listening TCP socket handed over by the
+    /// process's parent (systemd socket activation, procd, inetd), and
+    /// opens the reserve fd for it. It is used as it is: picosel does not
+    /// make it non-blocking, so pass a non-blocking one (or expect
+    /// [`accept`](Self::accept) to block).
+    ///
+    /// # Safety
+    ///
+    /// `fd` must be an open, listening IPv4 or IPv6 stream socket that
+    /// nothing else owns: the `TcpListener` closes it on drop, so any other
+    /// owner would later close (or use) a number that may by then belong to
+    /// another file.
+    #[allow(unsafe_code)]
+    pub unsafe fn from_raw_fd(fd: RawFd) -> TcpListener {
+        TcpListener { fd: Fd(fd), reserve: open_reserve() }
+    }
+
     /// The bound address, with the real port.
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
         sys::local_addr(self.fd.0)?.ok_or(Error::Os(Errno::EAFNOSUPPORT))
@@ -114,6 +131,22 @@ impl TcpStream {
             Err(e) => return Err(e.into()),
         }
         Ok(TcpStream { fd })
+    }
+
+    /// Takes ownership of `fd`, a connected (or connecting) TCP socket, for
+    /// example one an inetd-style parent accepted. It is used as it is:
+    /// picosel does not make it non-blocking, so pass a non-blocking one (or
+    /// expect [`recv`](Self::recv)/[`send`](Self::send) to block).
+    ///
+    /// # Safety
+    ///
+    /// `fd` must be an open IPv4 or IPv6 stream socket that nothing else
+    /// owns: the `TcpStream` closes it on drop, so any other owner would
+    /// later close (or use) a number that may by then belong to another
+    /// file.
+    #[allow(unsafe_code)]
+    pub unsafe fn from_raw_fd(fd: RawFd) -> TcpStream {
+        TcpStream { fd: Fd(fd) }
     }
 
     /// The pending socket error (`SO_ERROR`), e.g. `ECONNREFUSED` after a
@@ -199,8 +232,7 @@ impl TcpStream {
     }
 
     /// Gives up ownership of the fd: it is returned open and no longer
-    /// closed on drop. (There is no `from_raw_fd`: taking ownership of an
-    /// arbitrary fd number cannot be expressed safely.)
+    /// closed on drop (the counterpart of [`from_raw_fd`](Self::from_raw_fd)).
     pub fn into_raw_fd(self) -> RawFd {
         self.fd.into_raw()
     }
