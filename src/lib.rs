@@ -117,6 +117,7 @@ mod sys;
 mod table;
 mod time;
 mod token;
+mod waker;
 
 pub use errno::Errno;
 pub use error::{Error, Limit};
@@ -129,6 +130,7 @@ pub use selector::{
     AnySelector, DefaultSelector, EpollSelector, PollSelector, SelectSelector, Selector,
 };
 pub use token::Token;
+pub use waker::Waker;
 
 /// What the fuzz targets need beyond the public API: the backends' sealed
 /// operations and their fake-kernel hooks. **Outside semver**: it changes
