@@ -200,3 +200,16 @@ mod net;
 mod signal;
 pub use net::*;
 pub use signal::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_keep_errno_restores_errno_after_a_failure() {
+        // SAFETY (test): the calling thread's errno slot, as in `errno()`.
+        unsafe { *libc::__errno_location() = libc::ENOENT };
+        assert_eq!(write_keep_errno(-1, b"x"), Err(Errno::EBADF));
+        assert_eq!(errno(), Errno::ENOENT, "the interrupted code's errno survives");
+    }
+}
