@@ -360,6 +360,9 @@ fn read_plain<T: Copy>(bytes: &[u8]) -> Option<T> {
 /// `IP_PKTINFO` / `IPV6_PKTINFO` message. Every length is checked against
 /// the bytes actually there: a short, overlong or zero `cmsg_len` ends the
 /// walk instead of reading past the buffer or looping.
+// `cmsg_len` is size_t with glibc but socklen_t with musl, `ipi6_ifindex`
+// unsigned on Linux but int on Android: the casts are not no-ops everywhere.
+#[allow(clippy::unnecessary_cast)]
 fn parse_pktinfo(control: &[u8]) -> (Option<IpAddr>, Option<u32>) {
     let header = cmsg_align(core::mem::size_of::<libc::cmsghdr>());
     let mut at = 0usize;
