@@ -246,3 +246,24 @@ fn into_raw_fd_hands_over_an_open_fd() {
     // SAFETY (test): as above.
     assert_eq!(unsafe { libc::close(lfd) }, 0);
 }
+
+#[test]
+fn from_raw_fd_takes_ownership_back() {
+    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+    let addr = l.local_addr().unwrap();
+    let lfd = l.into_raw_fd();
+    // SAFETY (test): `lfd` is an open listening socket we own and hand over.
+    let mut l = unsafe { TcpListener::from_raw_fd(lfd) };
+    l.set_nonblocking(true).unwrap();
+    assert_eq!(l.local_addr().unwrap(), addr);
+    let c = TcpStream::connect(addr).unwrap();
+    let (s, _) = accept(&mut l);
+    let sfd = s.into_raw_fd();
+    // SAFETY (test): `sfd` is an open connected socket we own and hand over.
+    let s = unsafe { TcpStream::from_raw_fd(sfd) };
+    s.set_nonblocking(true).unwrap();
+    wait(c.as_raw_fd(), Events::WRITE);
+    assert_eq!(c.send(b"back").unwrap(), Some(4));
+    wait(s.as_raw_fd(), Events::READ);
+    assert_eq!(s.recv(&mut [0u8; 8]).unwrap(), Some(4));
+}

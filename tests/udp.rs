@@ -340,7 +340,25 @@ fn raw_fd_round_trip() {
     // SAFETY (test): `fd` is an open UDP socket that we own and hand over.
     let s = unsafe { UdpSocket::from_raw_fd(fd) };
     assert_eq!(s.local_addr().unwrap(), addr);
-    drop(s);
-    // SAFETY (test): F_GETFD on a plain integer; the fd is closed now.
-    assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "closed on drop");
+}
+
+#[test]
+fn a_blocking_inherited_socket_is_made_nonblocking() {
+    // What socket activation hands over: a plain, blocking socket.
+    // SAFETY (test): plain integers.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0);
+    // SAFETY (test): `fd` is an open UDP socket nothing else owns.
+    let s = unsafe { UdpSocket::from_raw_fd(fd) };
+    s.set_nonblocking(true).unwrap();
+    // Not bound yet: it gets a port on the first send, and a receive has
+    // nothing to wait for, so it must not block.
+    let peer = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    s.send_to(b"hi", peer.local_addr().unwrap()).unwrap();
+    assert_eq!(s.recv_from(&mut [0u8; 4]).unwrap(), None);
+    let d = recv(&peer, &mut [0u8; 4]);
+    assert_eq!((d.len, d.from.port()), (2, s.local_addr().unwrap().port()));
+    s.set_nonblocking(false).unwrap();
+    // SAFETY (test): F_GETFL on a plain integer.
+    assert_eq!(unsafe { libc::fcntl(s.as_raw_fd(), libc::F_GETFL) } & libc::O_NONBLOCK, 0);
 }

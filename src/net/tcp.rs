@@ -47,9 +47,9 @@ impl TcpListener {
 
     /// Takes ownership of `fd`, a listening TCP socket handed over by the
     /// process's parent (systemd socket activation, procd, inetd), and
-    /// opens the reserve fd for it. It is used as it is: picosel does not
-    /// make it non-blocking, so pass a non-blocking one (or expect
-    /// [`accept`](Self::accept) to block).
+    /// opens the reserve fd for it. It is used as it is: if it may be
+    /// blocking, call [`set_nonblocking(true)`](Self::set_nonblocking), or
+    /// [`accept`](Self::accept) will block.
     ///
     /// # Safety
     ///
@@ -60,6 +60,15 @@ impl TcpListener {
     #[allow(unsafe_code)]
     pub unsafe fn from_raw_fd(fd: RawFd) -> TcpListener {
         TcpListener { fd: Fd(fd), reserve: open_reserve() }
+    }
+
+    /// Sets or clears `O_NONBLOCK`. Sockets picosel creates are already
+    /// non-blocking; this is for one taken over with `from_raw_fd`
+    /// (systemd and procd pass blocking sockets unless told otherwise). The
+    /// flag belongs to the open file, so it also changes for any `dup` of
+    /// the fd.
+    pub fn set_nonblocking(&self, on: bool) -> Result<(), Error> {
+        Ok(sys::set_nonblocking(self.fd.0, on)?)
     }
 
     /// The bound address, with the real port.
@@ -134,9 +143,9 @@ impl TcpStream {
     }
 
     /// Takes ownership of `fd`, a connected (or connecting) TCP socket, for
-    /// example one an inetd-style parent accepted. It is used as it is:
-    /// picosel does not make it non-blocking, so pass a non-blocking one (or
-    /// expect [`recv`](Self::recv)/[`send`](Self::send) to block).
+    /// example one an inetd-style parent accepted. It is used as it is: if it
+    /// may be blocking, call [`set_nonblocking(true)`](Self::set_nonblocking),
+    /// or [`recv`](Self::recv)/[`send`](Self::send) will block.
     ///
     /// # Safety
     ///
@@ -214,6 +223,15 @@ impl TcpStream {
     /// with a zero timeout).
     pub fn set_reset_on_close(&self) -> Result<(), Error> {
         Ok(sys::set_linger(self.fd.0, 0)?)
+    }
+
+    /// Sets or clears `O_NONBLOCK`. Sockets picosel creates are already
+    /// non-blocking; this is for one taken over with `from_raw_fd`
+    /// (systemd and procd pass blocking sockets unless told otherwise). The
+    /// flag belongs to the open file, so it also changes for any `dup` of
+    /// the fd.
+    pub fn set_nonblocking(&self, on: bool) -> Result<(), Error> {
+        Ok(sys::set_nonblocking(self.fd.0, on)?)
     }
 
     /// The peer's address.

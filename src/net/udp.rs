@@ -88,8 +88,9 @@ impl UdpSocket {
 
     /// Takes ownership of `fd`, an open UDP socket handed over by the
     /// process's parent (systemd socket activation, procd, inetd). It is
-    /// used as it is: picosel does not make it non-blocking, so pass a
-    /// non-blocking one (or expect `recv`/`send` to block).
+    /// used as it is: if it may be blocking, call
+    /// [`set_nonblocking(true)`](Self::set_nonblocking), or `recv`/`send`
+    /// will block.
     ///
     /// # Safety
     ///
@@ -251,7 +252,9 @@ impl UdpSocket {
     /// Binds the socket to the network interface `name` (`b"eth0"`,
     /// `b"br-lan"`; `SO_BINDTODEVICE`): it then only receives datagrams
     /// that arrived on it and sends out of it. An empty name removes the
-    /// binding. Needs `CAP_NET_RAW` on kernels before 5.7 (`EPERM`).
+    /// binding. Since Linux 5.7 an unprivileged process may set it once;
+    /// changing or removing it (and any use on older kernels) needs
+    /// `CAP_NET_RAW`, else `EPERM`.
     ///
     /// Errors: an interface that does not exist is `ENODEV`. A name longer
     /// than 15 bytes (`IFNAMSIZ - 1`), or one with a NUL byte in it, is
@@ -263,6 +266,15 @@ impl UdpSocket {
             return Err(Error::Os(Errno::EINVAL));
         }
         Ok(sys::setsockopt_bytes(self.fd.0, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, name)?)
+    }
+
+    /// Sets or clears `O_NONBLOCK`. Sockets picosel creates are already
+    /// non-blocking; this is for one taken over with `from_raw_fd`
+    /// (systemd and procd pass blocking sockets unless told otherwise). The
+    /// flag belongs to the open file, so it also changes for any `dup` of
+    /// the fd.
+    pub fn set_nonblocking(&self, on: bool) -> Result<(), Error> {
+        Ok(sys::set_nonblocking(self.fd.0, on)?)
     }
 
     /// The bound address, with the real port.

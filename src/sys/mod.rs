@@ -122,6 +122,19 @@ pub fn set_cloexec(fd: i32) -> Result<(), Errno> {
     cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) }).map(drop)
 }
 
+/// Sets or clears `O_NONBLOCK` on `fd` (a file status flag: it is shared
+/// by every fd that refers to the same open file).
+pub fn set_nonblocking(fd: i32, on: bool) -> Result<(), Errno> {
+    // SAFETY: F_GETFL/F_SETFL take and return plain integers.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let new = if on { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
+    if new == flags {
+        return Ok(());
+    }
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, new) }).map(drop)
+}
+
 /// `epoll_ctl(2)` with the given op, event bits and data.
 pub fn epoll_ctl(epfd: i32, op: i32, fd: i32, events: u32, data: u64) -> Result<(), Errno> {
     let mut ev = libc::epoll_event { events, u64: data };
