@@ -39,6 +39,9 @@
 //!   time left), the same error/hang-up mapping (an error wakes whichever
 //!   side is registered, so the caller's `read` sees it; no silent spin).
 //! - **`unsafe` lives in one private module** of thin syscall wrappers.
+//!   Outside it, only the `from_raw_fd` constructors of [`net`] are
+//!   `unsafe fn` (the caller vouches for the fd it hands over); their
+//!   bodies are safe code.
 //!
 //! ## Example
 //!
