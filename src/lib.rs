@@ -13,6 +13,8 @@
 //! | [`EventLoop`] | `fn` callbacks per fd, timers, signals, an after-pass hook | uses this |
 //! | [`Selector`] and its aliases ([`DefaultSelector`], [`AnySelector`], ...) | Python's `selectors`: register, `select`, `next_ready` | or this, to drive its own loop |
 //! | [`net`] | non-blocking TCP listener and stream | for its sockets |
+//! | [`net::UdpSocket`] | non-blocking UDP: datagrams with their real length (truncation reported), broadcast, multicast, `SO_BINDTODEVICE`, destination address and interface (`IP_PKTINFO`) | for DHCP, DNS, mDNS, SNMP |
+//! | [`Waker`] | an eventfd another thread or a signal handler makes readable, to wake a blocked `select`/`run` | to hand work to the loop |
 //! | [`backend`] | select(2), poll(2), epoll(7), and [`AnyBackend`](backend::AnyBackend) to pick one by name | names one only for a `--backend` flag |
 //! | [`Events`], [`Key`], [`Token`], [`TimerId`], [`RawFd`] | the values passed around | |
 //! | [`Error`], [`Limit`], [`Errno`] | what can fail, and the OS error with its name | |
@@ -37,6 +39,9 @@
 //!   time left), the same error/hang-up mapping (an error wakes whichever
 //!   side is registered, so the caller's `read` sees it; no silent spin).
 //! - **`unsafe` lives in one private module** of thin syscall wrappers.
+//!   Outside it, only the `from_raw_fd` constructors of [`net`] are
+//!   `unsafe fn` (the caller vouches for the fd it hands over); their
+//!   bodies are safe code.
 //!
 //! ## Example
 //!
@@ -117,6 +122,7 @@ mod sys;
 mod table;
 mod time;
 mod token;
+mod waker;
 
 pub use errno::Errno;
 pub use error::{Error, Limit};
@@ -129,6 +135,7 @@ pub use selector::{
     AnySelector, DefaultSelector, EpollSelector, PollSelector, SelectSelector, Selector,
 };
 pub use token::Token;
+pub use waker::Waker;
 
 /// What the fuzz targets need beyond the public API: the backends' sealed
 /// operations and their fake-kernel hooks. **Outside semver**: it changes

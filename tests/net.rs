@@ -79,13 +79,36 @@ fn send_after_peer_reset_is_an_error_not_sigpipe() {
     assert!(matches!(e, Errno::EPIPE | Errno::ECONNRESET), "{e}");
 }
 
+/// A TCP port on 127.0.0.1 that refuses connections for as long as the
+/// returned fd lives: a socket bound to it (without `SO_REUSEADDR`) but not
+/// listening. Nobody else can bind the port meanwhile, unlike a listener
+/// that was bound and dropped, whose port another test binding port 0 may
+/// get in between.
+fn refusing_port() -> (std::os::fd::OwnedFd, std::net::SocketAddr) {
+    use std::os::fd::FromRawFd;
+    // SAFETY (test): plain integers; the new fd is owned by the OwnedFd.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY (test): `fd` is a new socket nothing else owns.
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY (test): sockaddr_in is plain data; all-zero is valid.
+    let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+    sin.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let ptr = (&mut sin as *mut libc::sockaddr_in).cast::<libc::sockaddr>();
+    // SAFETY (test): `ptr` and `len` describe `sin`, alive for both calls.
+    unsafe {
+        assert_eq!(libc::bind(fd, ptr, len), 0, "bind: {}", std::io::Error::last_os_error());
+        assert_eq!(libc::getsockname(fd, ptr, &mut len), 0);
+    }
+    let port = u16::from_be(sin.sin_port);
+    (owned, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
 #[test]
 fn connect_refused_shows_in_take_error() {
-    // Bind then drop a listener to get a port nobody listens on.
-    let addr = {
-        let l = TcpListener::bind("127.0.0.1:0".parse().unwrap(), 1).unwrap();
-        l.local_addr().unwrap()
-    };
+    let (_held, addr) = refusing_port();
     match TcpStream::connect(addr) {
         Err(e) => assert_eq!(e, Error::Os(Errno::ECONNREFUSED)),
         Ok(c) => {
@@ -222,4 +245,25 @@ fn into_raw_fd_hands_over_an_open_fd() {
     let lfd = l.into_raw_fd();
     // SAFETY (test): as above.
     assert_eq!(unsafe { libc::close(lfd) }, 0);
+}
+
+#[test]
+fn from_raw_fd_takes_ownership_back() {
+    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+    let addr = l.local_addr().unwrap();
+    let lfd = l.into_raw_fd();
+    // SAFETY (test): `lfd` is an open listening socket we own and hand over.
+    let mut l = unsafe { TcpListener::from_raw_fd(lfd) };
+    l.set_nonblocking(true).unwrap();
+    assert_eq!(l.local_addr().unwrap(), addr);
+    let c = TcpStream::connect(addr).unwrap();
+    let (s, _) = accept(&mut l);
+    let sfd = s.into_raw_fd();
+    // SAFETY (test): `sfd` is an open connected socket we own and hand over.
+    let s = unsafe { TcpStream::from_raw_fd(sfd) };
+    s.set_nonblocking(true).unwrap();
+    wait(c.as_raw_fd(), Events::WRITE);
+    assert_eq!(c.send(b"back").unwrap(), Some(4));
+    wait(s.as_raw_fd(), Events::READ);
+    assert_eq!(s.recv(&mut [0u8; 8]).unwrap(), Some(4));
 }

@@ -117,3 +117,34 @@ fn the_counter_sees_allocations() {
     drop(v);
     assert!(COUNT.with(Cell::get) >= 1);
 }
+
+#[test]
+fn udp_and_waker_calls_make_no_heap_allocation() {
+    use picosel::Waker;
+    use picosel::net::UdpSocket;
+    let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let to = b.local_addr().unwrap();
+    let waker = Waker::new().unwrap();
+    let mut buf = [0u8; 8];
+    let mut sel: picosel::DefaultSelector<(), 2> = picosel::DefaultSelector::new();
+    sel.register(b.as_raw_fd(), Events::READ, ()).unwrap();
+    WATCHING.with(|w| w.set(true));
+    b.set_recv_pktinfo(true).unwrap();
+    a.send_to(b"0123456789", to).unwrap();
+    a.send_to(b"x", to).unwrap();
+    let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    let first = b.recv_from(&mut buf).unwrap();
+    let second = b.recv_msg(&mut buf).unwrap();
+    let none = b.recv_from(&mut buf).unwrap();
+    waker.wake().unwrap();
+    let woken = waker.drain().unwrap();
+    WATCHING.with(|w| w.set(false));
+    assert_eq!(COUNT.with(Cell::get), 0, "heap allocations in UDP or waker calls");
+    assert_eq!(ready, 1);
+    let first = first.unwrap();
+    assert_eq!((first.len, first.truncated), (10, true));
+    assert!(second.unwrap().dst.is_some());
+    assert_eq!(none, None);
+    assert!(woken);
+}

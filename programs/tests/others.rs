@@ -1,7 +1,7 @@
 //! echo-server, time-server, watch-client, chat-client and the shared CLI.
 
 mod common;
-use common::{Peer, Server, WAIT, bin, command};
+use common::{Peer, Server, WAIT, bin, command, refusing_port};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
@@ -145,7 +145,7 @@ fn watch_client_prints_what_arrives_and_exits_when_the_server_closes() {
 
 #[test]
 fn watch_client_reports_a_refused_connection() {
-    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (_held, addr) = refusing_port();
     let out = command(&bin("watch-client"))
         .args([&addr.to_string(), "--backend", "poll"])
         .output()

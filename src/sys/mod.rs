@@ -122,6 +122,19 @@ pub fn set_cloexec(fd: i32) -> Result<(), Errno> {
     cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) }).map(drop)
 }
 
+/// Sets or clears `O_NONBLOCK` on `fd` (a file status flag: it is shared
+/// by every fd that refers to the same open file).
+pub fn set_nonblocking(fd: i32, on: bool) -> Result<(), Errno> {
+    // SAFETY: F_GETFL/F_SETFL take and return plain integers.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let new = if on { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
+    if new == flags {
+        return Ok(());
+    }
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, new) }).map(drop)
+}
+
 /// `epoll_ctl(2)` with the given op, event bits and data.
 pub fn epoll_ctl(epfd: i32, op: i32, fd: i32, events: u32, data: u64) -> Result<(), Errno> {
     let mut ev = libc::epoll_event { events, u64: data };
@@ -159,9 +172,57 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     cvt_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
 }
 
+/// `write(2)` from `buf`.
+pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the pointer and length describe a valid, readable byte slice.
+    cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
+}
+
+/// One `write(2)` that leaves the calling thread's `errno` as it found it,
+/// so that a signal handler may call it (async-signal-safe: `write` and
+/// two accesses to the thread's own errno, no lock, no allocation).
+pub fn write_keep_errno(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: __errno_location returns a valid pointer to the calling
+    // thread's errno, which lives as long as the thread.
+    let slot = unsafe { libc::__errno_location() };
+    // SAFETY: as above; reading an int.
+    let saved = unsafe { *slot };
+    let result = write(fd, buf);
+    // SAFETY: as above; writing an int back.
+    unsafe { *slot = saved };
+    result
+}
+
+/// A non-blocking, close-on-exec `eventfd` with a zero counter.
+pub fn eventfd() -> Result<i32, Errno> {
+    // SAFETY: plain integers.
+    cvt(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })
+}
+
+/// A non-blocking, close-on-exec pipe: `(read end, write end)`.
+pub fn pipe() -> Result<(i32, i32), Errno> {
+    let mut fds = [-1i32; 2];
+    // SAFETY: `fds` is a writable array of two ints, as pipe2 requires.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) })?;
+    Ok((fds[0], fds[1]))
+}
+
 // Socket calls (net.rs) and signal calls (signal.rs) live beside this file,
 // in the same module, so all of picosel's `unsafe` stays under `sys`.
 mod net;
 mod signal;
 pub use net::*;
 pub use signal::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_keep_errno_restores_errno_after_a_failure() {
+        // SAFETY (test): the calling thread's errno slot, as in `errno()`.
+        unsafe { *libc::__errno_location() = libc::ENOENT };
+        assert_eq!(write_keep_errno(-1, b"x"), Err(Errno::EBADF));
+        assert_eq!(errno(), Errno::ENOENT, "the interrupted code's errno survives");
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::{cvt, cvt_size};
 use crate::Errno;
-use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// A socket address in the kernel's layout, big enough for IPv4 and IPv6.
 struct RawAddr {
@@ -83,12 +83,22 @@ impl RawAddr {
     }
 }
 
-/// A non-blocking, close-on-exec TCP socket for `addr`'s family.
-pub fn tcp_socket(addr: &SocketAddr) -> Result<i32, Errno> {
+/// A non-blocking, close-on-exec socket of type `ty` for `addr`'s family.
+fn socket(addr: &SocketAddr, ty: i32) -> Result<i32, Errno> {
     let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-    let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
     // SAFETY: plain integers.
     cvt(unsafe { libc::socket(domain, ty, 0) })
+}
+
+/// A non-blocking, close-on-exec TCP socket for `addr`'s family.
+pub fn tcp_socket(addr: &SocketAddr) -> Result<i32, Errno> {
+    socket(addr, libc::SOCK_STREAM)
+}
+
+/// A non-blocking, close-on-exec UDP socket for `addr`'s family.
+pub fn udp_socket(addr: &SocketAddr) -> Result<i32, Errno> {
+    socket(addr, libc::SOCK_DGRAM)
 }
 
 /// `setsockopt` with an `int` value.
@@ -105,6 +115,75 @@ pub fn getsockopt_int(fd: i32, level: i32, name: i32) -> Result<i32, Errno> {
     // SAFETY: the pointers describe `value` and `len`, alive for the call.
     cvt(unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) })?;
     Ok(value)
+}
+
+/// `setsockopt` with a byte string value (`SO_BINDTODEVICE`).
+pub fn setsockopt_bytes(fd: i32, level: i32, name: i32, value: &[u8]) -> Result<(), Errno> {
+    let len = libc::socklen_t::try_from(value.len()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: the pointer and length describe `value`, alive for the call.
+    cvt(unsafe { libc::setsockopt(fd, level, name, value.as_ptr().cast(), len) }).map(drop)
+}
+
+/// `IP_ADD_MEMBERSHIP` (`join`) or `IP_DROP_MEMBERSHIP`: `group` on the
+/// interface that has the address `interface` (`0.0.0.0`: the kernel picks).
+pub fn multicast_v4(
+    fd: i32,
+    join: bool,
+    group: Ipv4Addr,
+    interface: Ipv4Addr,
+) -> Result<(), Errno> {
+    let name = if join { libc::IP_ADD_MEMBERSHIP } else { libc::IP_DROP_MEMBERSHIP };
+    let mreq = libc::ip_mreq {
+        imr_multiaddr: libc::in_addr { s_addr: u32::from_ne_bytes(group.octets()) },
+        imr_interface: libc::in_addr { s_addr: u32::from_ne_bytes(interface.octets()) },
+    };
+    let len = core::mem::size_of::<libc::ip_mreq>() as libc::socklen_t;
+    // SAFETY: the pointer and length describe `mreq`, alive for the call.
+    cvt(unsafe {
+        libc::setsockopt(fd, libc::IPPROTO_IP, name, (&mreq as *const libc::ip_mreq).cast(), len)
+    })
+    .map(drop)
+}
+
+/// `IPV6_ADD_MEMBERSHIP` (`join`) or `IPV6_DROP_MEMBERSHIP`: `group` on the
+/// interface with index `interface` (0: the kernel picks).
+pub fn multicast_v6(fd: i32, join: bool, group: Ipv6Addr, interface: u32) -> Result<(), Errno> {
+    let name = if join { libc::IPV6_ADD_MEMBERSHIP } else { libc::IPV6_DROP_MEMBERSHIP };
+    let mreq = libc::ipv6_mreq {
+        ipv6mr_multiaddr: libc::in6_addr { s6_addr: group.octets() },
+        // c_uint on Linux, c_int on Android: the same bits.
+        ipv6mr_interface: interface as _,
+    };
+    let len = core::mem::size_of::<libc::ipv6_mreq>() as libc::socklen_t;
+    // SAFETY: the pointer and length describe `mreq`, alive for the call.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_IPV6,
+            name,
+            (&mreq as *const libc::ipv6_mreq).cast(),
+            len,
+        )
+    })
+    .map(drop)
+}
+
+/// `IP_MULTICAST_IF`: send multicast out of the interface with address
+/// `interface`.
+pub fn multicast_if_v4(fd: i32, interface: Ipv4Addr) -> Result<(), Errno> {
+    let addr = libc::in_addr { s_addr: u32::from_ne_bytes(interface.octets()) };
+    let len = core::mem::size_of::<libc::in_addr>() as libc::socklen_t;
+    // SAFETY: the pointer and length describe `addr`, alive for the call.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&addr as *const libc::in_addr).cast(),
+            len,
+        )
+    })
+    .map(drop)
 }
 
 /// Sets `SO_LINGER` (on, with `seconds`): 0 makes `close` send a reset.
@@ -181,6 +260,142 @@ pub fn send(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
     cvt_size(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) })
 }
 
+/// `sendto(2)` with `MSG_NOSIGNAL`.
+pub fn send_to(fd: i32, buf: &[u8], addr: &SocketAddr) -> Result<usize, Errno> {
+    let raw = RawAddr::from(addr);
+    // SAFETY: the buffer pointer and length describe a valid, readable byte
+    // slice; `raw` holds a valid sockaddr of `raw.len` bytes.
+    cvt_size(unsafe {
+        libc::sendto(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL, raw.ptr(), raw.len)
+    })
+}
+
+/// What [`recv_from`] and [`recv_msg`] found: `len` is the datagram's real
+/// length (`MSG_TRUNC`), which exceeds the buffer's when it was cut.
+pub struct Received {
+    pub len: usize,
+    pub truncated: bool,
+    pub from: Option<SocketAddr>,
+    pub dst: Option<IpAddr>,
+    pub ifindex: Option<u32>,
+}
+
+/// `recvfrom(2)` with `MSG_TRUNC`, so that the result is the datagram's
+/// full length even when `buf` holds only its start.
+pub fn recv_from(fd: i32, buf: &mut [u8]) -> Result<Received, Errno> {
+    let mut raw = RawAddr::empty();
+    let ptr = (&mut raw.storage as *mut libc::sockaddr_storage).cast();
+    // SAFETY: the buffer pointer and length describe a valid, writable byte
+    // slice; `ptr` and `raw.len` describe writable storage for any address.
+    let len = cvt_size(unsafe {
+        libc::recvfrom(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_TRUNC, ptr, &mut raw.len)
+    })?;
+    Ok(Received {
+        len,
+        truncated: len > buf.len(),
+        from: raw.to_socket_addr(),
+        dst: None,
+        ifindex: None,
+    })
+}
+
+/// Room for one `in_pktinfo` and one `in6_pktinfo` control message (32 and
+/// 40 bytes on 64-bit), aligned as `cmsghdr`.
+#[repr(C, align(8))]
+struct Control([u8; 96]);
+
+/// `recvmsg(2)` with `MSG_TRUNC` and a control buffer on the stack: as
+/// [`recv_from`], plus the destination address and interface index from an
+/// `IP_PKTINFO` or `IPV6_PKTINFO` control message, if the socket asked for
+/// them.
+pub fn recv_msg(fd: i32, buf: &mut [u8]) -> Result<Received, Errno> {
+    let mut raw = RawAddr::empty();
+    let mut control = Control([0; 96]);
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: msghdr is plain data (pointers and integers); all-zero is a
+    // valid value (null pointers, zero lengths), filled in below.
+    let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+    msg.msg_name = (&mut raw.storage as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = raw.len;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = control.0.len() as _;
+    // SAFETY: every pointer in `msg` points at live, writable storage of
+    // the length given next to it (`raw`, `iov` describing `buf`, `control`),
+    // all of which outlive the call.
+    let len = cvt_size(unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_TRUNC) })?;
+    raw.len = msg.msg_namelen;
+    // The kernel never reports more control bytes than it was given, but
+    // the parser does not rely on it.
+    let used = (msg.msg_controllen as usize).min(control.0.len());
+    let (dst, ifindex) = parse_pktinfo(control.0.get(..used).unwrap_or(&[]));
+    Ok(Received {
+        len,
+        truncated: len > buf.len() || msg.msg_flags & libc::MSG_TRUNC != 0,
+        from: raw.to_socket_addr(),
+        dst,
+        ifindex,
+    })
+}
+
+/// `CMSG_ALIGN`: control messages are padded to `size_t` alignment.
+const fn cmsg_align(len: usize) -> usize {
+    (len + core::mem::size_of::<usize>() - 1) & !(core::mem::size_of::<usize>() - 1)
+}
+
+/// Reads a `T` from the start of `bytes`, if it is long enough.
+fn read_plain<T: Copy>(bytes: &[u8]) -> Option<T> {
+    if bytes.len() < core::mem::size_of::<T>() {
+        return None;
+    }
+    // SAFETY: `bytes` holds at least size_of::<T>() readable bytes (checked
+    // above), read unaligned; every T used here (cmsghdr, in_pktinfo,
+    // in6_pktinfo) is plain C data for which any bit pattern is valid.
+    Some(unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
+}
+
+/// Walks the control messages in `control` (what the kernel wrote) and
+/// returns the destination address and interface index of the first
+/// `IP_PKTINFO` / `IPV6_PKTINFO` message. Every length is checked against
+/// the bytes actually there: a short, overlong or zero `cmsg_len` ends the
+/// walk instead of reading past the buffer or looping.
+// `cmsg_len` is size_t with glibc but socklen_t with musl, `ipi6_ifindex`
+// unsigned on Linux but int on Android: the casts are not no-ops everywhere.
+#[allow(clippy::unnecessary_cast)]
+fn parse_pktinfo(control: &[u8]) -> (Option<IpAddr>, Option<u32>) {
+    let header = cmsg_align(core::mem::size_of::<libc::cmsghdr>());
+    let mut at = 0usize;
+    while let Some(rest) = control.get(at..) {
+        let Some(cmsg) = read_plain::<libc::cmsghdr>(rest) else { break };
+        let len = cmsg.cmsg_len as usize;
+        if len < header || len > rest.len() {
+            break;
+        }
+        let data = rest.get(header..len).unwrap_or(&[]);
+        match (cmsg.cmsg_level, cmsg.cmsg_type) {
+            (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                if let Some(info) = read_plain::<libc::in_pktinfo>(data) {
+                    let dst = Ipv4Addr::from(info.ipi_addr.s_addr.to_ne_bytes());
+                    return (Some(IpAddr::V4(dst)), Some(info.ipi_ifindex as u32));
+                }
+            }
+            (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                if let Some(info) = read_plain::<libc::in6_pktinfo>(data) {
+                    let dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                    return (Some(IpAddr::V6(dst)), Some(info.ipi6_ifindex as u32));
+                }
+            }
+            _ => {}
+        }
+        match at.checked_add(cmsg_align(len)) {
+            Some(next) if next > at => at = next,
+            _ => break,
+        }
+    }
+    (None, None)
+}
+
 /// `recv(2)`.
 #[inline(always)]
 pub fn recv(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -202,4 +417,70 @@ pub fn outq(fd: i32) -> Result<usize, Errno> {
     // pointer, which points at `n`, alive for the call.
     cvt(unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) })?;
     Ok(n.max(0) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a header claiming `cmsg_len = len` at the start of `out`.
+    fn header(len: usize, level: i32, ty: i32, out: &mut [u8]) {
+        // SAFETY (test): cmsghdr is plain data; all-zero is valid.
+        let mut h: libc::cmsghdr = unsafe { core::mem::zeroed() };
+        h.cmsg_len = len as _;
+        h.cmsg_level = level;
+        h.cmsg_type = ty;
+        assert!(out.len() >= core::mem::size_of::<libc::cmsghdr>());
+        // SAFETY (test): `out` has room for a cmsghdr (asserted above).
+        unsafe { core::ptr::write_unaligned(out.as_mut_ptr().cast(), h) };
+    }
+
+    /// Writes one well-formed control message; returns its padded size.
+    fn cmsg(level: i32, ty: i32, data: &[u8], out: &mut [u8]) -> usize {
+        let header_len = cmsg_align(core::mem::size_of::<libc::cmsghdr>());
+        header(header_len + data.len(), level, ty, out);
+        out[header_len..header_len + data.len()].copy_from_slice(data);
+        cmsg_align(header_len + data.len())
+    }
+
+    fn pktinfo_v4(ifindex: i32, dst: [u8; 4]) -> [u8; 12] {
+        let mut b = [0u8; 12];
+        b[..4].copy_from_slice(&ifindex.to_ne_bytes());
+        b[8..].copy_from_slice(&dst);
+        b
+    }
+
+    #[test]
+    fn pktinfo_is_found_after_another_message() {
+        let mut buf = [0u8; 96];
+        let n = cmsg(libc::SOL_SOCKET, libc::SO_TIMESTAMP, &[7; 16], &mut buf);
+        cmsg(libc::IPPROTO_IP, libc::IP_PKTINFO, &pktinfo_v4(3, [10, 0, 0, 1]), &mut buf[n..]);
+        let (dst, ifindex) = parse_pktinfo(&buf);
+        assert_eq!(dst, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
+        assert_eq!(ifindex, Some(3));
+    }
+
+    #[test]
+    fn bad_lengths_end_the_walk() {
+        let header_len = cmsg_align(core::mem::size_of::<libc::cmsghdr>());
+        let mut buf = [0u8; 96];
+        let n = cmsg(libc::IPPROTO_IP, libc::IP_PKTINFO, &pktinfo_v4(3, [1, 2, 3, 4]), &mut buf);
+        // Cut short: the header says more than is there.
+        assert_eq!(parse_pktinfo(&buf[..n - 8]), (None, None));
+        // Data too short for an in_pktinfo: skipped, nothing read past it.
+        let mut short = [0u8; 96];
+        cmsg(libc::IPPROTO_IP, libc::IP_PKTINFO, &[0; 4], &mut short);
+        assert_eq!(parse_pktinfo(&short), (None, None));
+        // Zero and sub-header lengths would loop or underflow: refused.
+        for len in [0usize, 1, header_len - 1] {
+            let mut z = [0u8; 96];
+            header(len, libc::IPPROTO_IP, libc::IP_PKTINFO, &mut z);
+            assert_eq!(parse_pktinfo(&z), (None, None));
+        }
+        // Huge length: refused.
+        let mut h = [0xffu8; 96];
+        assert_eq!(parse_pktinfo(&h), (None, None));
+        h.fill(0);
+        assert_eq!(parse_pktinfo(&h[..3]), (None, None));
+    }
 }

@@ -188,3 +188,30 @@ pub fn raise_fd_limit(want: u64) -> bool {
     // SAFETY (test): as above.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 }
 }
+
+/// A TCP port on 127.0.0.1 that refuses connections for as long as the
+/// returned fd lives: a socket bound to it (without `SO_REUSEADDR`) but not
+/// listening. Nobody else can bind the port meanwhile, unlike a listener
+/// that was bound and dropped, whose port another test binding port 0 may
+/// get in between.
+pub fn refusing_port() -> (std::os::fd::OwnedFd, std::net::SocketAddr) {
+    use std::os::fd::FromRawFd;
+    // SAFETY (test): plain integers; the new fd is owned by the OwnedFd.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY (test): `fd` is a new socket nothing else owns.
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY (test): sockaddr_in is plain data; all-zero is valid.
+    let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+    sin.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let ptr = (&mut sin as *mut libc::sockaddr_in).cast::<libc::sockaddr>();
+    // SAFETY (test): `ptr` and `len` describe `sin`, alive for both calls.
+    unsafe {
+        assert_eq!(libc::bind(fd, ptr, len), 0, "bind: {}", std::io::Error::last_os_error());
+        assert_eq!(libc::getsockname(fd, ptr, &mut len), 0);
+    }
+    let port = u16::from_be(sin.sin_port);
+    (owned, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+}

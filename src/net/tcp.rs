@@ -1,56 +1,8 @@
-//! Non-blocking TCP over IPv4 and IPv6, for use with a selector or loop.
-//!
-//! Every socket is created non-blocking and close-on-exec. "Would block" is
-//! not an error here: `recv`/`send` return `Ok(None)` for it, `Ok(Some(0))`
-//! from `recv` is end of stream, and `Err` is a real failure. `send` uses
-//! `MSG_NOSIGNAL`, so a peer's reset never raises SIGPIPE, and picosel never
-//! changes the process's signal dispositions.
-//!
-//! A connection over loopback, driven by a selector:
-//!
-//! ```
-//! use picosel::net::{Accept, TcpListener, TcpStream};
-//! use picosel::{DefaultSelector, Events};
-//! use std::time::Duration;
-//!
-//! let mut listener = TcpListener::bind("127.0.0.1:0".parse()?, 16)?;
-//! let client = TcpStream::connect(listener.local_addr()?)?;
-//! let mut sel: DefaultSelector<&str, 4> = DefaultSelector::new();
-//! sel.register(listener.as_raw_fd(), Events::READ, "listener")?;
-//! sel.select(Some(Duration::from_secs(5)))?;
-//! assert_eq!(sel.next_ready().map(|(k, _)| k.data), Some("listener"));
-//! let Accept::Stream(server, _peer) = listener.accept()? else { panic!("no connection") };
-//!
-//! // The connect has completed once the stream is writable.
-//! sel.register(client.as_raw_fd(), Events::WRITE, "client")?;
-//! sel.select(Some(Duration::from_secs(5)))?;
-//! client.take_error()?;
-//! assert_eq!(client.send(b"hi")?, Some(2));
-//! sel.unregister(client.as_raw_fd())?; // before `client` is dropped (closed)
-//!
-//! let mut buf = [0u8; 8];
-//! sel.register(server.as_raw_fd(), Events::READ, "server")?;
-//! sel.select(Some(Duration::from_secs(5)))?;
-//! assert_eq!(server.recv(&mut buf)?, Some(2));
-//! assert_eq!(&buf[..2], b"hi");
-//! assert_eq!(server.recv(&mut buf)?, None, "nothing more yet: would block");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! TCP: the listener (with its reserve fd) and the stream.
 
+use super::Fd;
 use crate::{Errno, Error, RawFd, sys};
 use core::net::SocketAddr;
-
-/// An owned fd, closed on drop.
-#[derive(Debug)]
-struct Fd(RawFd);
-
-impl Drop for Fd {
-    fn drop(&mut self) {
-        if self.0 >= 0 {
-            let _ = sys::close(self.0);
-        }
-    }
-}
 
 /// What [`TcpListener::accept`] found.
 #[derive(Debug)]
@@ -93,6 +45,32 @@ impl TcpListener {
         Ok(TcpListener { fd, reserve: open_reserve() })
     }
 
+    /// Takes ownership of `fd`, a listening TCP socket handed over by the
+    /// process's parent (systemd socket activation, procd, inetd), and
+    /// opens the reserve fd for it. It is used as it is: if it may be
+    /// blocking, call [`set_nonblocking(true)`](Self::set_nonblocking), or
+    /// [`accept`](Self::accept) will block.
+    ///
+    /// # Safety
+    ///
+    /// `fd` must be an open, listening IPv4 or IPv6 stream socket that
+    /// nothing else owns: the `TcpListener` closes it on drop, so any other
+    /// owner would later close (or use) a number that may by then belong to
+    /// another file.
+    #[allow(unsafe_code)]
+    pub unsafe fn from_raw_fd(fd: RawFd) -> TcpListener {
+        TcpListener { fd: Fd(fd), reserve: open_reserve() }
+    }
+
+    /// Sets or clears `O_NONBLOCK`. Sockets picosel creates are already
+    /// non-blocking; this is for one taken over with `from_raw_fd`
+    /// (systemd and procd pass blocking sockets unless told otherwise). The
+    /// flag belongs to the open file, so it also changes for any `dup` of
+    /// the fd.
+    pub fn set_nonblocking(&self, on: bool) -> Result<(), Error> {
+        Ok(sys::set_nonblocking(self.fd.0, on)?)
+    }
+
     /// The bound address, with the real port.
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
         sys::local_addr(self.fd.0)?.ok_or(Error::Os(Errno::EAFNOSUPPORT))
@@ -108,9 +86,7 @@ impl TcpListener {
     pub fn into_raw_fd(self) -> RawFd {
         let TcpListener { fd, reserve } = self;
         drop(reserve);
-        let raw = fd.0;
-        core::mem::forget(fd);
-        raw
+        fd.into_raw()
     }
 
     /// Accepts one connection (`accept4` with `SOCK_NONBLOCK |
@@ -164,6 +140,22 @@ impl TcpStream {
             Err(e) => return Err(e.into()),
         }
         Ok(TcpStream { fd })
+    }
+
+    /// Takes ownership of `fd`, a connected (or connecting) TCP socket, for
+    /// example one an inetd-style parent accepted. It is used as it is: if it
+    /// may be blocking, call [`set_nonblocking(true)`](Self::set_nonblocking),
+    /// or [`recv`](Self::recv)/[`send`](Self::send) will block.
+    ///
+    /// # Safety
+    ///
+    /// `fd` must be an open IPv4 or IPv6 stream socket that nothing else
+    /// owns: the `TcpStream` closes it on drop, so any other owner would
+    /// later close (or use) a number that may by then belong to another
+    /// file.
+    #[allow(unsafe_code)]
+    pub unsafe fn from_raw_fd(fd: RawFd) -> TcpStream {
+        TcpStream { fd: Fd(fd) }
     }
 
     /// The pending socket error (`SO_ERROR`), e.g. `ECONNREFUSED` after a
@@ -233,6 +225,15 @@ impl TcpStream {
         Ok(sys::set_linger(self.fd.0, 0)?)
     }
 
+    /// Sets or clears `O_NONBLOCK`. Sockets picosel creates are already
+    /// non-blocking; this is for one taken over with `from_raw_fd`
+    /// (systemd and procd pass blocking sockets unless told otherwise). The
+    /// flag belongs to the open file, so it also changes for any `dup` of
+    /// the fd.
+    pub fn set_nonblocking(&self, on: bool) -> Result<(), Error> {
+        Ok(sys::set_nonblocking(self.fd.0, on)?)
+    }
+
     /// The peer's address.
     pub fn peer_addr(&self) -> Result<SocketAddr, Error> {
         sys::peer_addr(self.fd.0)?.ok_or(Error::Os(Errno::ENOTCONN))
@@ -249,11 +250,8 @@ impl TcpStream {
     }
 
     /// Gives up ownership of the fd: it is returned open and no longer
-    /// closed on drop. (There is no `from_raw_fd`: taking ownership of an
-    /// arbitrary fd number cannot be expressed safely.)
+    /// closed on drop (the counterpart of [`from_raw_fd`](Self::from_raw_fd)).
     pub fn into_raw_fd(self) -> RawFd {
-        let fd = self.fd.0;
-        core::mem::forget(self);
-        fd
+        self.fd.into_raw()
     }
 }
