@@ -14,6 +14,7 @@
 //! | [`Selector`] and its aliases ([`DefaultSelector`], [`AnySelector`], ...) | Python's `selectors`: register, `select`, `next_ready` | or this, to drive its own loop |
 //! | [`net`] | non-blocking TCP listener and stream | for its sockets |
 //! | [`net::UdpSocket`] | non-blocking UDP: datagrams with their real length (truncation reported), broadcast, multicast, `SO_BINDTODEVICE`, destination address and interface (`IP_PKTINFO`) | for DHCP, DNS, mDNS, SNMP |
+//! | [`net::Netlink`], [`net::netlink`] | rtnetlink: link up/down and address added/removed as they happen, dumps of the current state, a fuzzed no-alloc parser | to react to a WAN link going down |
 //! | [`Waker`] | an eventfd another thread or a signal handler makes readable, to wake a blocked `select`/`run` | to hand work to the loop |
 //! | [`backend`] | select(2), poll(2), epoll(7), and [`AnyBackend`](backend::AnyBackend) to pick one by name | names one only for a `--backend` flag |
 //! | [`Events`], [`Key`], [`Token`], [`TimerId`], [`RawFd`] | the values passed around | |

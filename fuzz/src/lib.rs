@@ -3,4 +3,5 @@
 //! (`programs/tests/fuzz_corpus.rs` includes these files).
 pub mod cursor;
 pub mod dispatch;
+pub mod netlink;
 pub mod selector_ops;

@@ -11,6 +11,8 @@
 mod cursor;
 #[path = "../../fuzz/src/dispatch.rs"]
 mod dispatch;
+#[path = "../../fuzz/src/netlink.rs"]
+mod netlink;
 #[path = "../../fuzz/src/selector_ops.rs"]
 mod selector_ops;
 
@@ -54,4 +56,9 @@ fn dispatch_corpus() {
 #[test]
 fn selector_ops_corpus() {
     replay("selector_ops", selector_ops::run);
+}
+
+#[test]
+fn netlink_corpus() {
+    replay("netlink", netlink::run);
 }

@@ -1,5 +1,6 @@
 //! Non-blocking sockets over IPv4 and IPv6, for use with a selector or loop:
-//! TCP ([`TcpListener`], [`TcpStream`]) and UDP ([`UdpSocket`]).
+//! TCP ([`TcpListener`], [`TcpStream`]) and UDP ([`UdpSocket`]), and
+//! rtnetlink ([`Netlink`], [`netlink`]) for link and address changes.
 //!
 //! Every socket is created non-blocking and close-on-exec. "Would block" is
 //! not an error here: `recv`/`send` return `Ok(None)` for it, `Ok(Some(0))`
@@ -40,9 +41,11 @@
 
 use crate::{RawFd, sys};
 
+pub mod netlink;
 mod tcp;
 mod udp;
 
+pub use netlink::Netlink;
 pub use tcp::{Accept, TcpListener, TcpStream};
 pub use udp::{Datagram, UdpSocket};
 

@@ -210,8 +210,10 @@ pub fn pipe() -> Result<(i32, i32), Errno> {
 // Socket calls (net.rs) and signal calls (signal.rs) live beside this file,
 // in the same module, so all of picosel's `unsafe` stays under `sys`.
 mod net;
+mod netlink;
 mod signal;
 pub use net::*;
+pub use netlink::*;
 pub use signal::*;
 
 #[cfg(test)]
