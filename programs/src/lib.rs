@@ -41,7 +41,8 @@ mod sys;
 ///
 /// `entry!(server: run)` or `entry!(client: run)`: before `run`, `main`
 /// calls [`os::init`] with that [`os::Role`] (stdio made valid, `SIGPIPE`
-/// ignored, and for a server `SIGHUP`, `SIGUSR1`, `SIGUSR2` ignored); after
+/// ignored, and for a server `SIGHUP`, `SIGUSR1`, `SIGUSR2`, `SIGTTOU`
+/// ignored); after
 /// it, a server reports log lines it had to drop ([`os::report_dropped`]).
 #[macro_export]
 macro_rules! entry {
@@ -79,11 +80,13 @@ macro_rules! entry {
 #[macro_export]
 macro_rules! server_signals_help {
     () => {
-        "SIGHUP, SIGUSR1, SIGUSR2 and SIGPIPE are ignored: the server outlives the
-ssh session that started it. A closed stdin, stdout or stderr is opened to
-/dev/null. Status and log lines are never waited for: a line that stdout or
-stderr cannot take at once (a full or unread pipe, a reader gone) is dropped,
-and the next line that gets through is preceded by `N log lines dropped`.
+        "SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE and SIGTTOU are ignored: the server
+outlives the ssh session that started it, and a log line to the terminal
+never stops it in the background. A closed stdin, stdout or stderr is
+opened to /dev/null. Status and log lines are never waited for: a line
+that stdout or stderr cannot take at once (a full or unread pipe, a reader
+gone) is dropped, and the next line that gets through is preceded by
+`PROG: N log lines dropped`.
 "
     };
 }

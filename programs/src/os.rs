@@ -49,8 +49,10 @@ pub const STDERR: i32 = 2;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     /// A long-running server: besides what a client gets, `SIGHUP`,
-    /// `SIGUSR1` and `SIGUSR2` are ignored (the servers have nothing to
-    /// reload, and an ssh session closing must not end them).
+    /// `SIGUSR1`, `SIGUSR2` and `SIGTTOU` are ignored (the servers have
+    /// nothing to reload, an ssh session closing must not end them, and a
+    /// log line to the terminal from the background must not stop them
+    /// under `stty tostop`).
     Server,
     /// An interactive client: `SIGHUP` keeps its default action (the
     /// terminal is gone: so is the user).
@@ -68,7 +70,8 @@ pub enum Role {
 /// - `SIGPIPE` is ignored, so a write to a pipe or socket whose reader has
 ///   gone fails with `EPIPE` instead of killing the process (picosel's own
 ///   sends already pass `MSG_NOSIGNAL`; stdio writes cannot).
-/// - For [`Role::Server`], `SIGHUP`, `SIGUSR1` and `SIGUSR2` are ignored too
+/// - For [`Role::Server`], `SIGHUP`, `SIGUSR1`, `SIGUSR2` and `SIGTTOU` are
+///   ignored too
 ///   (`SIG_IGN`, not a loop handler: an ignored signal is discarded when it
 ///   is sent, never pending, and takes none of the loop's handler slots).
 ///   `SIGINT` and `SIGTERM` stay the servers' own, through their loops.
@@ -89,7 +92,7 @@ pub fn init(role: Role) {
     }
     let _ = sys::ignore_signal(libc::SIGPIPE);
     if role == Role::Server {
-        for signo in [SIGHUP, SIGUSR1, SIGUSR2] {
+        for signo in [SIGHUP, SIGUSR1, SIGUSR2, libc::SIGTTOU] {
             let _ = sys::ignore_signal(signo);
         }
     }
