@@ -5,7 +5,7 @@ mod common;
 use common::{Peer, Server, bin, command};
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -153,6 +153,29 @@ fn servers_with_stdout_a_full_pipe_keep_serving() {
     }
 }
 
+/// The child runs with RLIMIT_NOFILE 30.
+fn limit_fds(cmd: &mut Command) {
+    // SAFETY (test): setrlimit(2) between fork and exec, on a local.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit { rlim_cur: 30, rlim_max: 30 };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Reads what `pipe` has, waiting at most [`ANSWER`] for something.
+fn read_pipe(pipe: &mut std::fs::File, buf: &mut [u8]) -> usize {
+    let mut p = libc::pollfd { fd: pipe.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY (test): one valid pollfd.
+    let ready = unsafe { libc::poll(&mut p, 1, ANSWER.as_millis() as i32) };
+    assert_eq!(ready, 1, "nothing to read from the pipe");
+    pipe.read(buf).unwrap()
+}
+
 /// (c) stderr a pipe nobody reads and the fds exhausted: the flood of
 /// "dropped a connection" lines fills the pipe, and the server must go on
 /// serving its established clients.
@@ -161,16 +184,7 @@ fn servers_logging_into_an_unread_stderr_keep_serving() {
     for name in ["chat-server", "echo-server"] {
         let mut cmd = server_command(name);
         cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        // SAFETY (test): setrlimit(2) between fork and exec, on a local.
-        unsafe {
-            cmd.pre_exec(|| {
-                let lim = libc::rlimit { rlim_cur: 30, rlim_max: 30 };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        limit_fds(&mut cmd);
         let mut s = Server::spawn_quiet(cmd);
         let mut unread = s.child.stderr.take().unwrap();
         let mut clients = Clients::open(name, s.addr);
@@ -201,8 +215,55 @@ fn servers_logging_into_an_unread_stderr_keep_serving() {
     }
 }
 
-/// (d) SIGHUP (the ssh session closing), SIGUSR1 and SIGUSR2 leave the
-/// servers running; SIGTERM still ends them gracefully.
+/// The dropped lines are counted and the count is told with the next line
+/// that gets through: stderr full from the start, the fds exhausted; each
+/// connection the server could not take is one dropped line.
+#[test]
+fn dropped_log_lines_are_counted_and_told() {
+    let (unread, full) = full_pipe();
+    let mut cmd = server_command("chat-server");
+    cmd.stdout(Stdio::null()).stderr(Stdio::from(full));
+    limit_fds(&mut cmd);
+    let mut s = Server::spawn_quiet(cmd);
+    // Each connection gets a welcome (taken) or EOF (dropped, logged).
+    let mut held = Vec::new();
+    let mut dropped = 0;
+    for _ in 0..40 {
+        let mut p = peer(s.addr);
+        match p.line() {
+            Some(_) => held.push(p),
+            None => dropped += 1,
+        }
+    }
+    assert!(dropped > 0, "the server never ran out of fds");
+    // Empty the pipe; the next dropped connection's line gets through,
+    // after the count.
+    let mut pipe = std::fs::File::from(unread);
+    let mut filled: libc::c_int = 0;
+    // SAFETY (test): FIONREAD writes one int.
+    assert_eq!(unsafe { libc::ioctl(pipe.as_raw_fd(), libc::FIONREAD, &mut filled) }, 0);
+    let mut junk = vec![0u8; 1 << 16];
+    let mut drained = 0;
+    while drained < filled as usize {
+        drained += read_pipe(&mut pipe, &mut junk);
+    }
+    assert_eq!(peer(s.addr).line(), None, "a connection past the fd limit");
+    let mut got = String::new();
+    while got.matches('\n').count() < 2 {
+        let n = read_pipe(&mut pipe, &mut junk);
+        got.push_str(&String::from_utf8_lossy(&junk[..n]));
+    }
+    let mut lines = got.lines();
+    assert_eq!(lines.next(), Some(format!("chat-server: {dropped} log lines dropped").as_str()));
+    assert!(lines.next().unwrap().contains("out of file descriptors"), "{got}");
+    drop(held);
+    s.signal(libc::SIGTERM);
+    assert_eq!(s.wait_exit_within(Duration::from_secs(2)).code(), Some(0));
+}
+
+/// (d) SIGHUP (the ssh session closing), SIGUSR1, SIGUSR2, SIGPIPE and
+/// SIGTTOU (whose default would stop the server: as bad as killing it)
+/// leave the servers running; SIGTERM still ends them gracefully.
 #[test]
 fn sighup_and_sigusr_do_not_stop_the_servers() {
     for name in SERVERS {
@@ -211,7 +272,7 @@ fn sighup_and_sigusr_do_not_stop_the_servers() {
         let mut s = Server::spawn_quiet(cmd);
         let mut clients = Clients::open(name, s.addr);
         clients.check();
-        for sig in [libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGPIPE] {
+        for sig in [libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGPIPE, libc::SIGTTOU] {
             s.signal(sig);
         }
         // A new client after the signals, and the old ones, are served.
