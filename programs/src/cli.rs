@@ -114,11 +114,12 @@ pub fn seconds_ms<'a>(opt: &'a str, v: &'a str) -> Result<u64, CliError<'a>> {
 }
 
 /// Reports a command-line problem: usage to stdout and exit 0 for `--help`,
-/// else the problem and the usage to stderr and exit 2.
+/// else the problem and the usage to stderr and exit 2. The usage is
+/// written whole (not through the 1 KiB formatting buffer of `out!`).
 pub fn fail(e: CliError<'_>, usage: &str) -> i32 {
     match e {
         CliError::Help => {
-            crate::out!("{usage}");
+            crate::os::print_bytes(crate::prog_name!(), usage.as_bytes());
             return 0;
         }
         CliError::Unknown(a) => {
@@ -131,6 +132,6 @@ pub fn fail(e: CliError<'_>, usage: &str) -> i32 {
             crate::err!("error: bad value for {a}: {v}\n");
         }
     }
-    crate::err!("{usage}");
+    let _ = crate::os::write_all(crate::os::STDERR, usage.as_bytes());
     2
 }

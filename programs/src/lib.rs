@@ -1,7 +1,10 @@
 //! What picosel's programs share: their runtime, the command line, the chat
 //! line framing and broadcast log, and the `no_std` entry point.
 //!
-//! - [`os`]: stdio (`read`, `write_all`, the [`out!`] and [`err!`] macros),
+//! - [`os`]: process start-up ([`os::init`]: valid stdio, ignored
+//!   signals), stdio (`read`, `write_all`, the [`out!`] and [`err!`]
+//!   macros, and the never-blocking [`log_out!`] and [`log_err!`] for the
+//!   servers' lines),
 //!   the command line from `/proc/self/cmdline` ([`os::args`]), local time
 //!   and its `asctime` form, `isatty`, `getpid`, `exit`, `abort`, and the
 //!   signal numbers the programs handle.
@@ -35,13 +38,30 @@ mod sys;
 /// plus the panic handler (abort) and the `rust_eh_personality` symbol that
 /// the precompiled `core` refers to even under `panic = "abort"` (never
 /// called).
+///
+/// `entry!(server: run)` or `entry!(client: run)`: before `run`, `main`
+/// calls [`os::init`] with that [`os::Role`] (stdio made valid, `SIGPIPE`
+/// ignored, and for a server `SIGHUP`, `SIGUSR1`, `SIGUSR2`, `SIGTTOU`
+/// ignored); after
+/// it, a server reports log lines it had to drop ([`os::report_dropped`]).
 #[macro_export]
 macro_rules! entry {
-    ($run:path) => {
+    (server: $run:path) => {
+        $crate::entry!(@main $run, $crate::os::Role::Server);
+    };
+    (client: $run:path) => {
+        $crate::entry!(@main $run, $crate::os::Role::Client);
+    };
+    (@main $run:path, $role:expr) => {
         /// The C entry point; the arguments are read from /proc/self/cmdline.
         #[unsafe(no_mangle)]
         pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
-            $run()
+            $crate::os::init($role);
+            let code = $run();
+            if $role == $crate::os::Role::Server {
+                $crate::os::report_dropped(env!("CARGO_BIN_NAME"));
+            }
+            code
         }
 
         #[panic_handler]
@@ -55,18 +75,70 @@ macro_rules! entry {
     };
 }
 
-/// Prints to stdout, like `print!`, without `std` (output over 1 KiB is cut).
+/// The servers' shared `--help` paragraph on signals and output, as a
+/// literal for `concat!` (what [`os::init`] and [`log_err!`] do).
 #[macro_export]
-macro_rules! out {
-    ($($arg:tt)*) => {
-        let _ = $crate::os::write_fmt($crate::os::STDOUT, format_args!($($arg)*));
+macro_rules! server_signals_help {
+    () => {
+        "SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE and SIGTTOU are ignored: the server
+outlives the ssh session that started it, and a log line to the terminal
+never stops it in the background. A closed stdin, stdout or stderr is
+opened to /dev/null. Status and log lines are never waited for: a line
+that stdout or stderr cannot take at once (a full or unread pipe, a reader
+gone) is dropped, and the next line that gets through is preceded by
+`PROG: N log lines dropped`.
+"
     };
 }
 
-/// Prints to stderr, like `eprint!`, without `std`.
+/// The name of the program the macro is expanded in, for messages.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! prog_name {
+    () => {
+        match option_env!("CARGO_BIN_NAME") {
+            Some(name) => name,
+            None => "picosel",
+        }
+    };
+}
+
+/// Prints to stdout, like `print!`, without `std` (output over 1 KiB is
+/// cut). Waits for the reader as long as it takes; if stdout fails
+/// (`EPIPE`: the reader has gone) the program says so on stderr and exits
+/// with status 1 ([`os::print_fmt`]). For interactive output; a server's
+/// lines go through [`log_out!`].
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::os::print_fmt($crate::prog_name!(), format_args!($($arg)*))
+    };
+}
+
+/// Prints to stderr, like `eprint!`, without `std`; a failure is ignored.
+/// Blocking: for the messages of clients and of command-line errors; a
+/// server's lines go through [`log_err!`].
 #[macro_export]
 macro_rules! err {
     ($($arg:tt)*) => {
         let _ = $crate::os::write_fmt($crate::os::STDERR, format_args!($($arg)*));
+    };
+}
+
+/// A server's status line on stdout, written only if that can be done
+/// without waiting; otherwise dropped and counted ([`os::log_fmt`]).
+#[macro_export]
+macro_rules! log_out {
+    ($($arg:tt)*) => {
+        let _ = $crate::os::log_fmt($crate::os::STDOUT, $crate::prog_name!(), format_args!($($arg)*));
+    };
+}
+
+/// A server's log line on stderr, written only if that can be done without
+/// waiting; otherwise dropped and counted ([`os::log_fmt`]).
+#[macro_export]
+macro_rules! log_err {
+    ($($arg:tt)*) => {
+        let _ = $crate::os::log_fmt($crate::os::STDERR, $crate::prog_name!(), format_args!($($arg)*));
     };
 }

@@ -5,6 +5,7 @@
 
 use crate::sys;
 use core::fmt;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use picosel::Errno;
 
 /// Broken-down local time.
@@ -44,6 +45,59 @@ pub const STDOUT: i32 = 1;
 /// Standard error.
 pub const STDERR: i32 = 2;
 
+/// What kind of program [`init`] prepares (see [`crate::entry!`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A long-running server: besides what a client gets, `SIGHUP`,
+    /// `SIGUSR1`, `SIGUSR2` and `SIGTTOU` are ignored (the servers have
+    /// nothing to reload, an ssh session closing must not end them, and a
+    /// log line to the terminal from the background must not stop them
+    /// under `stty tostop`).
+    Server,
+    /// An interactive client: `SIGHUP` keeps its default action (the
+    /// terminal is gone: so is the user).
+    Client,
+}
+
+/// Prepares the process before anything else runs (the [`crate::entry!`]
+/// `main` calls it first):
+///
+/// - fds 0, 1 and 2 are made valid: each one that is closed
+///   (`fcntl(F_GETFD)` fails with `EBADF`) is opened to `/dev/null`, so no
+///   socket opened later can become a standard stream (and receive the log
+///   lines). Without a `/dev/null` to open the program exits with status 1
+///   at once rather than run with a socket as its stdout.
+/// - `SIGPIPE` is ignored, so a write to a pipe or socket whose reader has
+///   gone fails with `EPIPE` instead of killing the process (picosel's own
+///   sends already pass `MSG_NOSIGNAL`; stdio writes cannot).
+/// - For [`Role::Server`], `SIGHUP`, `SIGUSR1`, `SIGUSR2` and `SIGTTOU` are
+///   ignored too
+///   (`SIG_IGN`, not a loop handler: an ignored signal is discarded when it
+///   is sent, never pending, and takes none of the loop's handler slots).
+///   `SIGINT` and `SIGTERM` stay the servers' own, through their loops.
+pub fn init(role: Role) {
+    for fd in [STDIN, STDOUT, STDERR] {
+        if sys::is_open(fd) {
+            continue;
+        }
+        // The lower standard fds are open by now, so open() returns `fd`.
+        match sys::open_dev_null() {
+            Ok(got) if got == fd => {}
+            Ok(got) => {
+                let _ = sys::dup2(got, fd);
+                let _ = sys::close(got);
+            }
+            Err(_) => exit(1),
+        }
+    }
+    let _ = sys::ignore_signal(libc::SIGPIPE);
+    if role == Role::Server {
+        for signo in [SIGHUP, SIGUSR1, SIGUSR2, libc::SIGTTOU] {
+            let _ = sys::ignore_signal(signo);
+        }
+    }
+}
+
 /// Reads from `fd` into `buf` (`read(2)`, retried on `EINTR`); returns the
 /// byte count, 0 at end of file.
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -67,6 +121,126 @@ pub fn write_fmt(fd: i32, args: fmt::Arguments<'_>) -> Result<(), Errno> {
     let mut buf = [0u8; 1024];
     let text = crate::fmt::format_into(&mut buf, args);
     write_all(fd, text.as_bytes())
+}
+
+/// Log lines dropped since the last notice, for stdout and stderr.
+static PENDING: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+/// Log lines dropped in all.
+static DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// Writes `bytes` to `fd` if it can be done now, without waiting: `Err`
+/// (`EAGAIN` when the fd is not writable, or the write's own error such as
+/// `EPIPE`) otherwise. Part of `bytes` may have been written then.
+///
+/// How, without touching the fd's file status flags: setting `O_NONBLOCK`
+/// on a standard stream would set it on a file description shared with the
+/// parent (the operator's terminal and shell would then see `EAGAIN`).
+/// Instead each call is non-blocking on its own:
+///
+/// - a socket gets `send(MSG_DONTWAIT | MSG_NOSIGNAL)`;
+/// - anything else (`ENOTSOCK`) is first asked `poll(POLLOUT)` with a zero
+///   timeout, and written only when writable, at most `PIPE_BUF` bytes at a
+///   time: a pipe that poll calls writable has a free page, so such a write
+///   neither blocks nor splits. Regular files and `/dev/null` are always
+///   writable. A terminal is writable when it has room, which a line
+///   longer than that room could still wait for (lines are at most 1 KiB),
+///   and a pipe shared with another writer could be filled between the
+///   poll and the write: those two are the remaining, short, waits.
+pub fn write_now(fd: i32, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        let n = match sys::retry_eintr(|| sys::send_nowait(fd, bytes)) {
+            Err(e) if e == Errno::ENOTSOCK => {
+                if !sys::poll_writable(fd, 0) {
+                    return Err(Errno::EAGAIN);
+                }
+                let chunk = bytes.get(..libc::PIPE_BUF).unwrap_or(bytes);
+                sys::retry_eintr(|| sys::write(fd, chunk))?
+            }
+            other => other?,
+        };
+        if n == 0 {
+            return Err(Errno::EIO);
+        }
+        bytes = bytes.get(n..).unwrap_or(&[]);
+    }
+    Ok(())
+}
+
+/// Writes one log line to `fd` (stdout or stderr) without ever blocking
+/// (see [`write_now`]); the [`log_out!`](crate::log_out) and
+/// [`log_err!`](crate::log_err) macros call it. A line that cannot be
+/// written now, or only in part, is dropped and counted; the next line
+/// that gets through to the same fd is preceded by
+/// `PROG: N log lines dropped`. True when the line was written.
+pub fn log_fmt(fd: i32, prog: &str, args: fmt::Arguments<'_>) -> bool {
+    let pending = &PENDING[usize::from(fd != STDOUT)];
+    let mut buf = [0u8; 1024 + 80];
+    let len = {
+        let mut w = crate::fmt::BufWriter::new(&mut buf);
+        let n = pending.load(Ordering::Relaxed);
+        if n > 0 {
+            let _ = fmt::write(&mut w, format_args!("{prog}: {n} log lines dropped\n"));
+        }
+        let mut line = [0u8; 1024];
+        let _ = fmt::Write::write_str(&mut w, crate::fmt::format_into(&mut line, args));
+        w.len()
+    };
+    let ok = write_now(fd, buf.get(..len).unwrap_or(&[])).is_ok();
+    if ok {
+        pending.store(0, Ordering::Relaxed);
+    } else {
+        pending.fetch_add(1, Ordering::Relaxed);
+        DROPPED.fetch_add(1, Ordering::Relaxed);
+    }
+    ok
+}
+
+/// How many log lines (of [`log_fmt`]) have been dropped since the start.
+pub fn dropped_log_lines() -> usize {
+    DROPPED.load(Ordering::Relaxed)
+}
+
+/// At the end of a server (the [`crate::entry!`] `main` calls it): if log
+/// lines were dropped since the last notice, tries once more, still without
+/// blocking, to say how many, on stderr.
+pub fn report_dropped(prog: &str) {
+    let n = PENDING[0].swap(0, Ordering::Relaxed) + PENDING[1].swap(0, Ordering::Relaxed);
+    if n > 0 {
+        let mut buf = [0u8; 80];
+        let text =
+            crate::fmt::format_into(&mut buf, format_args!("{prog}: {n} log lines dropped\n"));
+        let _ = write_now(STDERR, text.as_bytes());
+    }
+}
+
+/// Writes `bytes` to stdout, waiting as long as it takes (an interactive
+/// program's output is for a reader who will read it), even when the fd
+/// was left non-blocking by someone else. If the write fails (`EPIPE`: the
+/// reader has gone), says so on stderr as `PROG: stdout: ERROR` and exits
+/// with status 1: the output has nowhere to go.
+pub fn print_bytes(prog: &str, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        match sys::retry_eintr(|| sys::write(STDOUT, bytes)) {
+            Ok(0) => stdout_failed(prog, Errno::EIO),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or(&[]),
+            // Non-blocking after all: wait for room (or an error, which
+            // the next write reports).
+            Err(e) if e == Errno::EAGAIN => drop(sys::poll_writable(STDOUT, -1)),
+            Err(e) => stdout_failed(prog, e),
+        }
+    }
+}
+
+fn stdout_failed(prog: &str, e: Errno) -> ! {
+    let _ = log_fmt(STDERR, prog, format_args!("{prog}: stdout: {e}\n"));
+    exit(1)
+}
+
+/// Formats `args` (up to 1 KiB, cut beyond) and prints it with
+/// [`print_bytes`] (the [`out!`](crate::out) macro).
+pub fn print_fmt(prog: &str, args: fmt::Arguments<'_>) {
+    let mut buf = [0u8; 1024];
+    print_bytes(prog, crate::fmt::format_into(&mut buf, args).as_bytes());
 }
 
 /// True when `fd` is a terminal.

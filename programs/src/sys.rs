@@ -102,3 +102,56 @@ pub fn abort() -> ! {
     // SAFETY: ends the process.
     unsafe { libc::abort() }
 }
+
+/// True when `fd` is an open file descriptor (`fcntl(F_GETFD)` does not
+/// fail with `EBADF`).
+pub fn is_open(fd: i32) -> bool {
+    // SAFETY: F_GETFD takes no pointer; a closed fd only yields EBADF.
+    let ret = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    ret != -1 || errno() != Errno::EBADF
+}
+
+/// Opens `/dev/null` read-write, *without* close-on-exec: it is meant to
+/// become a standard stream, which is inherited.
+pub fn open_dev_null() -> Result<i32, Errno> {
+    // SAFETY: a valid NUL-terminated path.
+    cvt(unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) })
+}
+
+/// `dup2(2)`.
+pub fn dup2(old: i32, new: i32) -> Result<i32, Errno> {
+    // SAFETY: plain integers; replacing `new` is what the caller asks for.
+    cvt(unsafe { libc::dup2(old, new) })
+}
+
+/// Sets the disposition of `signo` to `SIG_IGN` (`sigaction(2)`): the
+/// kernel then discards the signal when it is sent, so it is never pending
+/// and never delivered.
+pub fn ignore_signal(signo: i32) -> Result<(), Errno> {
+    // SAFETY: sigaction is plain data (a handler word, a mask, flags);
+    // all-zero is a valid value, and SIG_IGN is set below.
+    let mut sa: libc::sigaction = unsafe { core::mem::zeroed() };
+    sa.sa_sigaction = libc::SIG_IGN;
+    // SAFETY: `sa` is a valid sigaction; the old action is not wanted
+    // (null is allowed). SIG_IGN runs no code of ours.
+    cvt(unsafe { libc::sigaction(signo, &sa, core::ptr::null_mut()) }).map(drop)
+}
+
+/// `poll(2)` on `fd` alone for `POLLOUT`, waiting up to `timeout_ms`
+/// (0: not at all, -1: for ever): true when it reports `POLLOUT` and no
+/// error or hang-up, i.e. a write would not block (or would fail at once).
+pub fn poll_writable(fd: i32, timeout_ms: i32) -> bool {
+    let mut p = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
+    // SAFETY: one valid, writable pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+    let bad = libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
+    n == 1 && p.revents & bad == 0 && p.revents & libc::POLLOUT != 0
+}
+
+/// `send(2)` with `MSG_DONTWAIT | MSG_NOSIGNAL`: never blocks, never
+/// raises `SIGPIPE`; `ENOTSOCK` when `fd` is not a socket.
+pub fn send_nowait(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    // SAFETY: the pointer and length describe a valid, readable byte slice.
+    cvt_size(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) })
+}

@@ -8,11 +8,11 @@
 use picosel::backend::AnyBackend;
 use picosel::net::TcpStream;
 use picosel::{AnySelector, Errno, Error, Events};
-use progs::os::{STDIN, STDOUT};
+use progs::os::STDIN;
 use progs::ring::ByteRing;
 use progs::{cli, err, out};
 
-progs::entry!(run);
+progs::entry!(client: run);
 
 const USAGE: &str = "usage: chat-client ADDR:PORT [--backend select|poll|epoll]
 
@@ -176,7 +176,7 @@ impl Client {
                     return Some(0);
                 }
                 Ok(Some(n)) => {
-                    let _ = progs::os::write_all(STDOUT, &buf[..n]);
+                    progs::os::print_bytes("chat-client", &buf[..n]);
                 }
                 Ok(None) => {}
                 Err(e) => {

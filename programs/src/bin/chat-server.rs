@@ -12,11 +12,12 @@ use picosel::{AnyEventLoop, Events, TimerId, Token};
 use progs::chatlog::{ALL, Cursor, Log, NONE};
 use progs::fmt::BufWriter;
 use progs::framing::{Frame, LineBuf, sanitize};
-use progs::{cli, err, out};
+use progs::{cli, log_err, log_out};
 
-progs::entry!(run);
+progs::entry!(server: run);
 
-const USAGE: &str = "usage: chat-server [--bind ADDR:PORT] [--backend select|poll|epoll]
+const USAGE: &str = concat!(
+    "usage: chat-server [--bind ADDR:PORT] [--backend select|poll|epoll]
                    [--max-clients N] [--max-line BYTES] [--echo-self]
 
 A chat room: every line a client sends goes to every other client as
@@ -26,7 +27,13 @@ A chat room: every line a client sends goes to every other client as
   --max-clients N    connections served at once, 1-1000 (default 64); the next gets `error: server full`
   --max-line BYTES   longest line relayed, 1-512 (default 512); longer ones get `error: line too long`
   --echo-self        also send each line back to its sender
-";
+
+Signals and output: on SIGINT or SIGTERM every client gets
+`* server shutting down` and its queued output (2 s at most), then the
+server exits 0; a second signal stops it at once.
+",
+    progs::server_signals_help!()
+);
 
 /// Hard limits, fixed at compile time.
 const MAX_CLIENTS: usize = 1000;
@@ -90,7 +97,7 @@ type Loop = AnyEventLoop<Chat, N, 4>;
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
     let Ok(args) = progs::os::args(&mut argbuf) else {
-        err!("chat-server: cannot read the command line\n");
+        log_err!("chat-server: cannot read the command line\n");
         return 2;
     };
     let mut bind = cli::addr("--bind", "127.0.0.1:8008").ok();
@@ -125,7 +132,7 @@ fn run() -> i32 {
     let listener = match TcpListener::bind(bind, 128) {
         Ok(l) => l,
         Err(e) => {
-            err!("chat-server: cannot listen on {bind}: {e}\n");
+            log_err!("chat-server: cannot listen on {bind}: {e}\n");
             return 1;
         }
     };
@@ -135,11 +142,11 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)));
     if let Err(e) = setup {
-        err!("chat-server: {e}\n");
+        log_err!("chat-server: {e}\n");
         return 1;
     }
     let local = listener.local_addr().unwrap_or(bind);
-    out!("listening on {local} ({})\n", lp.backend_name());
+    log_out!("listening on {local} ({})\n", lp.backend_name());
     let mut chat = Chat {
         listener: Some(listener),
         clients: [const { None }; MAX_CLIENTS],
@@ -156,7 +163,7 @@ fn run() -> i32 {
     // per client.
     lp.set_after_pass(Some(flush_all));
     if let Err(e) = lp.run(&mut chat) {
-        err!("chat-server: {e}\n");
+        log_err!("chat-server: {e}\n");
         return 1;
     }
     0
@@ -171,11 +178,11 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
             Ok(Accept::Stream(s, peer)) => (s, peer),
             Ok(Accept::WouldBlock) => return,
             Ok(Accept::Dropped(e)) => {
-                err!("chat-server: out of file descriptors ({e}): dropped a connection\n");
+                log_err!("chat-server: out of file descriptors ({e}): dropped a connection\n");
                 continue;
             }
             Err(e) => {
-                err!("chat-server: accept: {e}\n");
+                log_err!("chat-server: accept: {e}\n");
                 return;
             }
         };

@@ -11,18 +11,24 @@ use picosel::backend::AnyBackend;
 use picosel::net::{Accept, TcpListener, TcpStream};
 use picosel::{AnyEventLoop, Error, Events, TimerId, Token};
 use progs::ring::ByteRing;
-use progs::{cli, err, out};
+use progs::{cli, log_err, log_out};
 
-progs::entry!(run);
+progs::entry!(server: run);
 
-const USAGE: &str =
+const USAGE: &str = concat!(
     "usage: echo-server [--bind ADDR:PORT] [--backend select|poll|epoll] [--buffers N]
 
 Echoes every byte back to its sender.
   --bind ADDR:PORT   listen address (default 127.0.0.1:8007; [::1]:PORT for IPv6; port 0 = any)
   --backend NAME     select (fds below 1024 only), poll or epoll (default epoll)
   --buffers N        16 KiB output buffers shared by all connections, 1-64 (default 64)
-";
+
+Signals and output: on SIGINT or SIGTERM the server stops reading, writes
+back what it holds (2 s at most) and exits 0; a second signal stops it at
+once.
+",
+    progs::server_signals_help!()
+);
 
 const MAX_CONNS: usize = 10_000;
 const N: usize = MAX_CONNS + 4;
@@ -125,7 +131,7 @@ fn run() -> i32 {
     let listener = match TcpListener::bind(bind, 512) {
         Ok(l) => l,
         Err(e) => {
-            err!("echo-server: cannot listen on {bind}: {e}\n");
+            log_err!("echo-server: cannot listen on {bind}: {e}\n");
             return 1;
         }
     };
@@ -135,10 +141,10 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)));
     if let Err(e) = setup {
-        err!("echo-server: {e}\n");
+        log_err!("echo-server: {e}\n");
         return 1;
     }
-    out!("listening on {} ({})\n", listener.local_addr().unwrap_or(bind), lp.backend_name());
+    log_out!("listening on {} ({})\n", listener.local_addr().unwrap_or(bind), lp.backend_name());
     let mut free = [0u16; POOL];
     for (i, f) in free.iter_mut().enumerate() {
         *f = i as u16;
@@ -158,7 +164,7 @@ fn run() -> i32 {
     match lp.run(&mut echo) {
         Ok(()) => 0,
         Err(e) => {
-            err!("echo-server: {e}\n");
+            log_err!("echo-server: {e}\n");
             1
         }
     }
@@ -171,18 +177,18 @@ fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, _t: Token) {
             Ok(Accept::Stream(s, _)) => s,
             Ok(Accept::WouldBlock) => return,
             Ok(Accept::Dropped(e)) => {
-                err!("echo-server: out of file descriptors ({e}): dropped a connection\n");
+                log_err!("echo-server: out of file descriptors ({e}): dropped a connection\n");
                 continue;
             }
             Err(e) => {
-                err!("echo-server: accept: {e}\n");
+                log_err!("echo-server: accept: {e}\n");
                 return;
             }
         };
         let Some(slot) = echo.conns.iter().position(Option::is_none) else {
             if !echo.said_full {
                 echo.said_full = true;
-                err!(
+                log_err!(
                     "echo-server: all {MAX_CONNS} connection slots are in use: closing new \
                      connections until one is free (said once)\n"
                 );
@@ -218,14 +224,14 @@ fn refused(said_fd_limit: &mut bool, e: Error) {
         Error::FdOutOfRange { fd, limit } => {
             if !*said_fd_limit {
                 *said_fd_limit = true;
-                err!(
+                log_err!(
                     "echo-server: select backend cannot watch fd {fd} (FD_SETSIZE is {limit}): \
                      closing connections on fds from {limit} up; use --backend poll or epoll\n"
                 );
             }
         }
         e => {
-            err!("echo-server: cannot watch a new connection ({e}): closed it\n");
+            log_err!("echo-server: cannot watch a new connection ({e}): closed it\n");
         }
     }
 }

@@ -9,11 +9,11 @@ use picosel::backend::AnyBackend;
 use picosel::net::{Accept, TcpListener, TcpStream};
 use picosel::{AnyEventLoop, Events, TimerId, Token};
 use progs::ring::ByteRing;
-use progs::{cli, err, out};
+use progs::{cli, log_err, log_out};
 
-progs::entry!(run);
+progs::entry!(server: run);
 
-const USAGE: &str =
+const USAGE: &str = concat!(
     "usage: time-server [--bind ADDR:PORT] [--backend select|poll|epoll] [--interval SECONDS]
 
 Sends the local time (`Sun Nov 22 13:27:00 2026`) to every client on
@@ -21,7 +21,12 @@ connect and then every interval.
   --bind ADDR:PORT     listen address (default 127.0.0.1:8013; port 0 = any)
   --backend NAME       select, poll or epoll (default epoll)
   --interval SECONDS   seconds between pushes, fractions allowed (default 5)
-";
+
+Signals and output: on SIGINT or SIGTERM the server closes every
+connection and exits 0.
+",
+    progs::server_signals_help!()
+);
 
 const MAX_CLIENTS: usize = 1000;
 const N: usize = MAX_CLIENTS + 4;
@@ -65,7 +70,7 @@ fn run() -> i32 {
     let listener = match TcpListener::bind(bind, 128) {
         Ok(l) => l,
         Err(e) => {
-            err!("time-server: cannot listen on {bind}: {e}\n");
+            log_err!("time-server: cannot listen on {bind}: {e}\n");
             return 1;
         }
     };
@@ -77,15 +82,15 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)))
         .and_then(|()| lp.add_timer(every, Some(every), on_tick, Token(0)).map(drop));
     if let Err(e) = setup {
-        err!("time-server: {e}\n");
+        log_err!("time-server: {e}\n");
         return 1;
     }
-    out!("listening on {} ({})\n", listener.local_addr().unwrap_or(bind), lp.backend_name());
+    log_out!("listening on {} ({})\n", listener.local_addr().unwrap_or(bind), lp.backend_name());
     let mut clock = Clock { listener: Some(listener), clients: [const { None }; MAX_CLIENTS] };
     match lp.run(&mut clock) {
         Ok(()) => 0,
         Err(e) => {
-            err!("time-server: {e}\n");
+            log_err!("time-server: {e}\n");
             1
         }
     }
@@ -109,11 +114,11 @@ fn on_accept(lp: &mut Loop, clock: &mut Clock, _fd: i32, _ev: Events, _t: Token)
             Ok(Accept::Stream(s, _)) => s,
             Ok(Accept::WouldBlock) => return,
             Ok(Accept::Dropped(e)) => {
-                err!("time-server: out of file descriptors ({e}): dropped a connection\n");
+                log_err!("time-server: out of file descriptors ({e}): dropped a connection\n");
                 continue;
             }
             Err(e) => {
-                err!("time-server: accept: {e}\n");
+                log_err!("time-server: accept: {e}\n");
                 return;
             }
         };

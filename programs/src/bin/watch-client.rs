@@ -12,7 +12,7 @@ use picosel::{AnySelector, Events};
 use progs::os::STDOUT;
 use progs::{cli, err, out};
 
-progs::entry!(run);
+progs::entry!(client: run);
 
 const USAGE: &str = "usage: watch-client ADDR:PORT [--backend select|poll|epoll]
 

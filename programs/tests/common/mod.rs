@@ -71,6 +71,27 @@ impl Server {
         Server { child, addr, first_line: line }
     }
 
+    /// Spawns `cmd`, a server told to listen on a loopback port 0, without
+    /// reading its stdout (which a test may have closed or filled): the port
+    /// is found in /proc, as the LISTEN entry of /proc/net/tcp whose inode is
+    /// one of the child's socket fds. No output to wait for, so this polls,
+    /// bounded by [`WAIT`], and fails at once if the child exits first.
+    pub fn spawn_quiet(mut cmd: Command) -> Server {
+        let mut child = cmd.spawn().expect("spawn server");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(port) = listening_port(child.id()) {
+                let addr = SocketAddr::from(([127, 0, 0, 1], port));
+                return Server { child, addr, first_line: String::new() };
+            }
+            if let Some(st) = child.try_wait().unwrap() {
+                panic!("server exited before it listened: {st}");
+            }
+            assert!(Instant::now() < deadline, "server never listened");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
@@ -92,6 +113,18 @@ impl Server {
         }
     }
 
+    /// Waits at most `limit` for the exit status.
+    pub fn wait_exit_within(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "server did not exit within {limit:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Resident memory in KiB (VmRSS), from /proc.
     pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
@@ -101,6 +134,27 @@ impl Server {
             .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap())
             .unwrap()
     }
+}
+
+/// The IPv4 port process `pid` listens on (see [`Server::spawn_quiet`]).
+fn listening_port(pid: u32) -> Option<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|e| {
+            let link = std::fs::read_link(e.ok()?.path()).ok()?;
+            Some(link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+        })
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|l| {
+        // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let listening = f.get(3) == Some(&"0A");
+        if !listening || !inodes.iter().any(|i| f.get(9) == Some(&i.as_str())) {
+            return None;
+        }
+        u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()
+    })
 }
 
 impl Drop for Server {
