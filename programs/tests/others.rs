@@ -245,7 +245,9 @@ fn wait_status(child: &mut std::process::Child) -> std::process::ExitStatus {
 
 #[test]
 fn every_program_has_help_and_rejects_bad_arguments() {
-    for name in ["chat-server", "echo-server", "time-server", "chat-client", "watch-client"] {
+    for name in
+        ["chat-server", "echo-server", "time-server", "chat-client", "watch-client", "link-watch"]
+    {
         let help = command(&bin(name)).arg("--help").output().unwrap();
         assert_eq!(help.status.code(), Some(0), "{name} --help");
         assert!(

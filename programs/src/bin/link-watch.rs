@@ -9,11 +9,12 @@ use picosel::net::Netlink;
 use picosel::net::netlink::{Addr, Groups, Link, Message};
 use picosel::{EventLoop, Events, Token};
 use progs::fmt::BufWriter;
-use progs::{cli, err};
+use progs::{cli, err, log_err};
 
-progs::entry!(run);
+progs::entry!(server: run);
 
-const USAGE: &str = "usage: link-watch [--dump]
+const USAGE: &str = concat!(
+    "usage: link-watch [--dump]
 
 Prints one line per change of a network link or address, as it happens:
   IFNAME up                     administratively up and with carrier
@@ -24,8 +25,12 @@ A link is printed when it first appears and when it goes up or down.
   --dump   first print the current state: every link, then every address
 If the kernel drops events (the reader was too slow), link-watch says so on
 stderr and reads the links again, printing what changed. Ends with exit 0
-on SIGINT/SIGTERM, or when its output is closed.
-";
+on SIGINT/SIGTERM, or when its output is closed. The change lines wait for
+their reader (they are what link-watch is for); the kernel keeps events
+meanwhile, and what it cannot keep is reported as lost, as above.
+",
+    progs::server_signals_help!()
+);
 
 /// Links remembered (name and state), for the address lines' names and to
 /// print a link only when its state changes.
@@ -141,7 +146,7 @@ fn on_netlink(lp: &mut Loop, w: &mut Watch, _fd: i32, _ev: Events, _t: Token) {
 
 /// Events were lost: say so and read the links again.
 fn lost(w: &mut Watch, why: impl core::fmt::Display) {
-    err!("link-watch: events lost ({why}); reading the links again\n");
+    log_err!("link-watch: events lost ({why}); reading the links again\n");
     if w.phase == Phase::Events {
         redump(w);
     } else {
@@ -153,7 +158,7 @@ fn redump(w: &mut Watch) {
     match w.nl.request_links() {
         Ok(()) => w.phase = Phase::LinkDump,
         Err(e) => {
-            err!("link-watch: cannot ask for the links: {e}\n");
+            log_err!("link-watch: cannot ask for the links: {e}\n");
         }
     }
 }
@@ -174,7 +179,7 @@ fn handle(w: &mut Watch, m: Message<'_>) -> bool {
             true
         }
         Message::Error(e) => {
-            err!("link-watch: the kernel refused a request: {e}\n");
+            log_err!("link-watch: the kernel refused a request: {e}\n");
             true
         }
         _ => true,
@@ -191,7 +196,7 @@ fn done(w: &mut Watch) {
         Phase::LinkDump if w.dump => match w.nl.request_addrs() {
             Ok(()) => Phase::AddrDump,
             Err(e) => {
-                err!("link-watch: cannot ask for the addresses: {e}\n");
+                log_err!("link-watch: cannot ask for the addresses: {e}\n");
                 Phase::Events
             }
         },
@@ -227,7 +232,7 @@ fn link(w: &mut Watch, l: &Link<'_>) -> bool {
     match slot.and_then(|i| w.links.get_mut(i)) {
         Some(s) => *s = Some(k),
         None => {
-            err!("link-watch: more than {LINKS} links; not remembering {}\n", Name(l.name));
+            log_err!("link-watch: more than {LINKS} links; not remembering {}\n", Name(l.name));
         }
     }
     let print = changed && (w.phase == Phase::Events || w.dump || known.is_some());

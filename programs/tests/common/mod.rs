@@ -171,6 +171,7 @@ pub fn bin(name: &str) -> String {
         "echo-server" => env!("CARGO_BIN_EXE_echo-server"),
         "time-server" => env!("CARGO_BIN_EXE_time-server"),
         "watch-client" => env!("CARGO_BIN_EXE_watch-client"),
+        "link-watch" => env!("CARGO_BIN_EXE_link-watch"),
         _ => panic!("no such program {name}"),
     }
     .to_string()
