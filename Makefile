@@ -49,7 +49,7 @@ fmt:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p picosel --no-deps --features std
 
-ci: lint test doc package-check fuzz-ci cross-test
+ci: lint test doc package-check fuzz-ci cross-test router-smoke
 
 clean:
 	$(CARGO) clean
