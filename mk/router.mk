@@ -15,7 +15,12 @@ MUSL_DIR := $(CURDIR)/target/musl
 ROUTER_RUSTFLAGS := -C target-feature=+crt-static -C link-self-contained=no
 ROUTER_PAGE := -C link-arg=-Wl,-z,max-page-size=4096
 # Linkers: Debian's musl-gcc wrappers for ARM, the soft-float musl that
-# scripts/install-router.sh builds for MIPS. Per-target flags, so RUSTFLAGS
+# scripts/install-router.sh builds for MIPS. (On MIPS ld warns, unseen:
+# cargo hides linker output, that gcc's crtbegin/crtend objects are tagged
+# hard-float; they hold no float code and the binaries are soft-float.)
+# The libc crate uses musl's 32-bit time_t ABI on the 32-bit targets
+# (hence its deprecation warnings); its --cfg=libc_unstable_musl_v1_2
+# (64-bit time_t) would need picosel's timespec literals changed. Per-target flags, so RUSTFLAGS
 # from the caller's environment is dropped (it would override them).
 ROUTER_ENV := PATH=/usr/bin:$(PATH) RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 	CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_LINKER=arm-linux-musleabihf-gcc \
