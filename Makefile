@@ -12,7 +12,9 @@ help:
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make fuzz     every cargo-fuzz target for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
 	@echo "make cross    build for armv7 and aarch64; make cross-test runs the tests under qemu"
-	@echo "make size     stripped sizes of the static programs next to a do-nothing binary"
+	@echo "make router   static musl programs for routers: armv7, aarch64, mipsel, mips (target/router/)"
+	@echo "make router-smoke  file checks, and chat-server relaying lines under qemu, for each router target"
+	@echo "make size     stripped sizes of the static programs (glibc and musl) next to a do-nothing binary"
 	@echo "make bench    benchmarks against mio, libev, raw epoll and Python (writes bench/REPORT.md)"
 	@echo "make package-check  cargo package -p picosel without warnings, then the .crate's tests on their own"
 	@echo "make ci       everything CI runs"
@@ -47,12 +49,13 @@ fmt:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p picosel --no-deps --features std
 
-ci: lint test doc package-check fuzz-ci cross-test
+ci: lint test doc package-check fuzz-ci cross-test router-smoke
 
 clean:
 	$(CARGO) clean
 
 -include mk/fuzz.mk
 -include mk/cross.mk
+-include mk/router.mk
 -include mk/bench.mk
 -include mk/package.mk

@@ -35,6 +35,7 @@ cross-test: cross
 
 # Stripped sizes of the static programs next to a do-nothing static no_std
 # binary built the same way: the difference is what picosel and the program add.
+# The glibc table, then the musl one of the router builds (mk/router.mk).
 size: cross-toolchain
 	@set -e; \
 	for t in x86_64-unknown-linux-gnu $(CROSS_TARGETS); do \
@@ -45,3 +46,5 @@ size: cross-toolchain
 	    --target $$t --target-dir target/cross-static; \
 	done
 	@python3 scripts/size_report.py target/cross-static x86_64-unknown-linux-gnu $(CROSS_TARGETS)
+	@echo
+	@$(MAKE) --no-print-directory size-router

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Prints the stripped size of each static program per target, next to the
-do-nothing static no_std binary ("floor") built the same way."""
+do-nothing static no_std binary ("floor") built the same way.
+
+usage: size_report.py ROOT TRIPLE...   (binaries in ROOT/TRIPLE/release/)"""
 import os
 import shutil
 import subprocess
@@ -12,6 +14,10 @@ STRIP = {
     "x86_64-unknown-linux-gnu": "strip",
     "armv7-unknown-linux-gnueabihf": "arm-linux-gnueabihf-strip",
     "aarch64-unknown-linux-gnu": "aarch64-linux-gnu-strip",
+    "armv7-unknown-linux-musleabihf": "arm-linux-gnueabihf-strip",
+    "aarch64-unknown-linux-musl": "aarch64-linux-gnu-strip",
+    "mipsel-unknown-linux-musl": "mipsel-linux-gnu-strip",
+    "mips-unknown-linux-musl": "mips-linux-gnu-strip",
 }
 
 
@@ -24,7 +30,7 @@ def stripped_size(path, strip, tmp):
 
 def main():
     root, targets = sys.argv[1], sys.argv[2:]
-    print("Stripped sizes of the static programs (bytes); +picosel = program - floor")
+    print(f"Stripped sizes of the static programs in {root} (bytes); +picosel = program - floor")
     print()
     print("| target | program | stripped | + over floor |")
     print("|---|---|---:|---:|")
