@@ -5,7 +5,7 @@
 # compiler take -Z). Included by Makefile.
 ROUTER_TARGETS := armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl \
 	mipsel-unknown-linux-musl mips-unknown-linux-musl
-ROUTER_PROGRAMS := chat-server echo-server time-server chat-client watch-client
+ROUTER_PROGRAMS := chat-server echo-server time-server chat-client watch-client link-watch
 MUSL_DIR := $(CURDIR)/target/musl
 # +crt-static: Rust's mips*-musl targets default to dynamic linking.
 # link-self-contained=no: link with the C library's own crt1.o, not Rust's
@@ -14,23 +14,25 @@ MUSL_DIR := $(CURDIR)/target/musl
 # 64 KiB, so aarch64 keeps the toolchain's default).
 ROUTER_RUSTFLAGS := -C target-feature=+crt-static -C link-self-contained=no
 ROUTER_PAGE := -C link-arg=-Wl,-z,max-page-size=4096
+ROUTER_TIME64 := --cfg=libc_unstable_musl_v1_2
 # Linkers: Debian's musl-gcc wrappers for ARM, the soft-float musl that
 # scripts/install-router.sh builds for MIPS. (On MIPS ld warns, unseen:
 # cargo hides linker output, that gcc's crtbegin/crtend objects are tagged
 # hard-float; they hold no float code and the binaries are soft-float.)
-# The libc crate uses musl's 32-bit time_t ABI on the 32-bit targets
-# (hence its deprecation warnings); its --cfg=libc_unstable_musl_v1_2
-# (64-bit time_t) would need picosel's timespec literals changed. Per-target flags, so RUSTFLAGS
-# from the caller's environment is dropped (it would override them).
+# 32-bit targets: the libc crate's --cfg=libc_unstable_musl_v1_2 selects
+# musl 1.2's 64-bit time_t (the default is the old 32-bit ABI, which ends in
+# 2038; routers sold now will still run then). Per-target flags, so
+# RUSTFLAGS from the caller's environment is dropped (it would override
+# them).
 ROUTER_ENV := PATH=/usr/bin:$(PATH) RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 	CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_LINKER=arm-linux-musleabihf-gcc \
-	CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS="$(ROUTER_RUSTFLAGS) $(ROUTER_PAGE)" \
+	CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS="$(ROUTER_RUSTFLAGS) $(ROUTER_PAGE) $(ROUTER_TIME64)" \
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-musl-gcc \
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$(ROUTER_RUSTFLAGS)" \
 	CARGO_TARGET_MIPSEL_UNKNOWN_LINUX_MUSL_LINKER=$(MUSL_DIR)/mipsel/bin/musl-gcc \
-	CARGO_TARGET_MIPSEL_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$(ROUTER_RUSTFLAGS) $(ROUTER_PAGE)" \
+	CARGO_TARGET_MIPSEL_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$(ROUTER_RUSTFLAGS) $(ROUTER_PAGE) $(ROUTER_TIME64)" \
 	CARGO_TARGET_MIPS_UNKNOWN_LINUX_MUSL_LINKER=$(MUSL_DIR)/mips/bin/musl-gcc \
-	CARGO_TARGET_MIPS_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$(ROUTER_RUSTFLAGS) $(ROUTER_PAGE)"
+	CARGO_TARGET_MIPS_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$(ROUTER_RUSTFLAGS) $(ROUTER_PAGE) $(ROUTER_TIME64)"
 ROUTER_CARGO := env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS $(ROUTER_ENV) /usr/bin/cargo
 ROUTER_BUILD := build --release -Z build-std=core --target-dir target/router
 # The binutils strip for a triple.

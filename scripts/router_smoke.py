@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-PROGRAMS = ["chat-server", "echo-server", "time-server", "chat-client", "watch-client"]
+PROGRAMS = ["chat-server", "echo-server", "time-server", "chat-client", "watch-client", "link-watch"]
 # triple: (qemu-user binary, what `file` must say about the architecture)
 TARGETS = {
     "armv7-unknown-linux-musleabihf": ("qemu-arm-static", "ELF 32-bit LSB executable, ARM, EABI5"),

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 
-PROGRAMS = ["chat-server", "echo-server", "time-server", "chat-client", "watch-client"]
+PROGRAMS = ["chat-server", "echo-server", "time-server", "chat-client", "watch-client", "link-watch"]
 STRIP = {
     "x86_64-unknown-linux-gnu": "strip",
     "armv7-unknown-linux-gnueabihf": "arm-linux-gnueabihf-strip",

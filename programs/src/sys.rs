@@ -7,6 +7,15 @@
 
 use picosel::Errno;
 
+// The router builds are for boards that will still run after 2038: on
+// 32-bit musl, insist on musl 1.2's 64-bit time_t (the libc crate's
+// --cfg=libc_unstable_musl_v1_2, which `make router` passes).
+#[cfg(all(target_env = "musl", target_pointer_width = "32"))]
+const _: () = assert!(
+    core::mem::size_of::<libc::time_t>() == 8,
+    "32-bit musl: build with RUSTFLAGS=--cfg=libc_unstable_musl_v1_2 (64-bit time_t)"
+);
+
 /// The calling thread's current `errno`.
 #[inline]
 fn errno() -> Errno {
@@ -71,7 +80,9 @@ pub fn isatty(fd: i32) -> bool {
 /// The current wall-clock time, broken down in the local time zone
 /// (`clock_gettime(CLOCK_REALTIME)` and `localtime_r`).
 pub fn local_time() -> Result<libc::tm, Errno> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: timespec is plain data; all-zero is a valid value (not a
+    // literal: with 64-bit time_t on 32-bit musl it has private padding).
+    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
     // SAFETY: `ts` is a valid, writable timespec.
     cvt(unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) })?;
     let t: libc::time_t = ts.tv_sec;

@@ -461,3 +461,34 @@ fn echo_select_closes_connections_from_fd_1024_and_says_so_once() {
          connections on fds from 1024 up; use --backend poll or epoll\n"
     );
 }
+
+/// time-server's formatting after 2038: a date past the 32-bit `time_t`
+/// limit, broken down by the C library as the server's clock path does
+/// (`time_t` from the kernel, then `localtime_r`; here `gmtime_r`, so the
+/// result does not depend on the machine's time zone).
+#[test]
+fn time_formatting_holds_after_2038() {
+    if std::mem::size_of::<libc::time_t>() < 8 {
+        eprintln!("skipped: this target's C library has a 32-bit time_t (glibc armhf)");
+        return;
+    }
+    let t: libc::time_t = 2_200_000_000 as libc::time_t;
+    // SAFETY (test): `tm` is plain data that gmtime_r fills; both pointers
+    // are valid for the call.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        assert!(!libc::gmtime_r(&t, &mut tm).is_null());
+        tm
+    };
+    let tm = progs::os::Tm {
+        year: tm.tm_year,
+        mon: tm.tm_mon,
+        mday: tm.tm_mday,
+        hour: tm.tm_hour,
+        min: tm.tm_min,
+        sec: tm.tm_sec,
+        wday: tm.tm_wday,
+    };
+    let mut buf = [0u8; 64];
+    assert_eq!(progs::os::format_asctime(&tm, &mut buf), "Sun Sep 18 23:06:40 2039");
+}

@@ -50,7 +50,10 @@ pub fn close(fd: i32) -> Result<(), Errno> {
 
 /// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds.
 pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: timespec is plain data; all-zero is a valid value. (Not a
+    // struct literal: with musl's 64-bit time_t on 32-bit targets the libc
+    // crate adds private padding fields.)
+    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
     // SAFETY: `ts` is a valid, writable timespec for the call's duration.
     let ret = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     if ret != 0 {
@@ -67,9 +70,13 @@ pub fn select(
     write: &mut FdSet,
     timeout_us: Option<u64>,
 ) -> Result<usize, Errno> {
-    let mut tv = timeout_us.map(|us| libc::timeval {
-        tv_sec: (us / 1_000_000) as libc::time_t,
-        tv_usec: (us % 1_000_000) as libc::suseconds_t,
+    let mut tv = timeout_us.map(|us| {
+        // SAFETY: timeval is plain data; all-zero is a valid value (set
+        // field by field: it may have private padding, as timespec).
+        let mut tv: libc::timeval = unsafe { core::mem::zeroed() };
+        tv.tv_sec = (us / 1_000_000) as libc::time_t;
+        tv.tv_usec = (us % 1_000_000) as libc::suseconds_t;
+        tv
     });
     let tvp = match tv.as_mut() {
         Some(tv) => tv as *mut libc::timeval,
