@@ -1,5 +1,7 @@
-//! Non-blocking sockets over IPv4 and IPv6, for use with a selector or loop:
-//! TCP ([`TcpListener`], [`TcpStream`]) and UDP ([`UdpSocket`]).
+//! Non-blocking sockets for use with a selector or loop: TCP
+//! ([`TcpListener`], [`TcpStream`]) and UDP ([`UdpSocket`]) over IPv4 and
+//! IPv6, and Unix domain sockets ([`UnixListener`], [`UnixStream`],
+//! [`UnixDatagram`]) on filesystem paths or abstract names ([`UnixAddr`]).
 //!
 //! Every socket is created non-blocking and close-on-exec. "Would block" is
 //! not an error here: `recv`/`send` return `Ok(None)` for it, `Ok(Some(0))`
@@ -42,9 +44,11 @@ use crate::{RawFd, sys};
 
 mod tcp;
 mod udp;
+mod unix;
 
 pub use tcp::{Accept, TcpListener, TcpStream};
 pub use udp::{Datagram, UdpSocket};
+pub use unix::{Ucred, UnixAddr, UnixDatagram, UnixListener, UnixStream};
 
 /// An owned fd, closed on drop.
 #[derive(Debug)]

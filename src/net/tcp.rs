@@ -4,11 +4,13 @@ use super::Fd;
 use crate::{Errno, Error, RawFd, sys};
 use core::net::SocketAddr;
 
-/// What [`TcpListener::accept`] found.
+/// What [`TcpListener::accept`] (or, with `S` = [`UnixStream`](super::UnixStream)
+/// and `A` = [`UnixAddr`](super::UnixAddr), [`UnixListener::accept`](super::UnixListener::accept))
+/// found.
 #[derive(Debug)]
-pub enum Accept {
+pub enum Accept<S = TcpStream, A = Option<SocketAddr>> {
     /// A new connection and its peer's address.
-    Stream(TcpStream, Option<SocketAddr>),
+    Stream(S, A),
     /// No connection is waiting.
     WouldBlock,
     /// The process is out of fds (`EMFILE`/`ENFILE`): the pending
@@ -26,7 +28,7 @@ pub struct TcpListener {
     reserve: Fd,
 }
 
-fn open_reserve() -> Fd {
+pub(super) fn open_reserve() -> Fd {
     Fd(sys::open_read(c"/dev/null").unwrap_or(-1))
 }
 

@@ -8,14 +8,15 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 const IFNAMSIZ: usize = 16;
 
 /// One datagram received by [`UdpSocket::recv_from`], [`recv`](UdpSocket::recv)
-/// or [`recv_msg`](UdpSocket::recv_msg).
+/// or [`recv_msg`](UdpSocket::recv_msg); with `A` = [`UnixAddr`](super::UnixAddr),
+/// by [`UnixDatagram::recv_from`](super::UnixDatagram::recv_from).
 ///
 /// A datagram larger than the buffer is never cut silently: `len` is its
 /// real length as sent (the kernel reports it, `MSG_TRUNC`), `copied` what
 /// landed in the buffer, and `truncated` says the rest was discarded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Datagram {
+pub struct Datagram<A = SocketAddr> {
     /// The datagram's full length, which may exceed the buffer's.
     pub len: usize,
     /// How many bytes were written to the buffer: `min(len, buf.len())`.
@@ -23,11 +24,12 @@ pub struct Datagram {
     /// True if the datagram did not fit and its tail was discarded.
     pub truncated: bool,
     /// The sender's address.
-    pub from: SocketAddr,
+    pub from: A,
     /// The destination address of the datagram (a unicast, broadcast or
     /// multicast address), from `IP_PKTINFO`/`IPV6_PKTINFO`: only from
     /// [`recv_msg`](UdpSocket::recv_msg) after
-    /// [`set_recv_pktinfo(true)`](UdpSocket::set_recv_pktinfo), else `None`.
+    /// [`set_recv_pktinfo(true)`](UdpSocket::set_recv_pktinfo), else `None`
+    /// (always `None` for a Unix datagram, and so is `ifindex`).
     pub dst: Option<IpAddr>,
     /// The index of the interface the datagram arrived on, as `dst`.
     pub ifindex: Option<u32>,
