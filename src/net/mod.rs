@@ -42,10 +42,12 @@
 
 use crate::{RawFd, sys};
 
+mod options;
 mod tcp;
 mod udp;
 mod unix;
 
+pub use options::SocketOptions;
 pub use tcp::{Accept, TcpListener, TcpStream};
 pub use udp::{Datagram, UdpSocket};
 pub use unix::{Ucred, UnixAddr, UnixDatagram, UnixListener, UnixStream};

@@ -1,6 +1,7 @@
 //! UDP: one socket type for unicast, broadcast and multicast datagrams.
 
 use super::Fd;
+use super::options::{Kind, SocketOptions};
 use crate::{Errno, Error, RawFd, sys};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -84,6 +85,19 @@ impl UdpSocket {
         if addr.is_ipv6() {
             sys::setsockopt_int(fd.0, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
         }
+        sys::bind(fd.0, &addr)?;
+        Ok(UdpSocket { fd })
+    }
+
+    /// Creates a socket for `addr`'s family, sets the options `opts` chose
+    /// (`SO_REUSEADDR`, `SO_REUSEPORT`, `IPV6_V6ONLY`, `SO_BINDTODEVICE`,
+    /// buffer sizes; see [`SocketOptions`]) and binds it to `addr`. With
+    /// [`SocketOptions::new()`](SocketOptions::new) it is
+    /// [`bind(addr)`](Self::bind). The TCP-only `nodelay` and `keepalive`
+    /// are refused with `Error::Os(Errno::ENOPROTOOPT)`.
+    pub fn bind_with(addr: SocketAddr, opts: &SocketOptions) -> Result<UdpSocket, Error> {
+        let fd = Fd(sys::udp_socket(&addr)?);
+        opts.apply(fd.0, &addr, Kind::Udp)?;
         sys::bind(fd.0, &addr)?;
         Ok(UdpSocket { fd })
     }
