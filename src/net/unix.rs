@@ -389,6 +389,28 @@ impl UnixListener {
 
 /// A connected non-blocking Unix stream socket, closed on drop. `recv` and
 /// `send` behave as [`TcpStream`](super::TcpStream)'s.
+///
+/// A client of a daemon's control socket on an abstract name (see
+/// [`UnixListener`] for the server side):
+///
+/// ```
+/// use picosel::net::{UnixAddr, UnixListener, UnixStream};
+/// use picosel::{Errno, Error};
+///
+/// let addr = UnixAddr::abstract_name(format!("ctl-doc-{}", std::process::id()).as_bytes())?;
+/// // Nobody there yet: refused at once, no waiting.
+/// assert_eq!(UnixStream::connect(&addr).unwrap_err(), Error::Os(Errno::ECONNREFUSED));
+/// let _daemon = UnixListener::bind(&addr, 4)?;
+/// let ctl = UnixStream::connect(&addr)?;
+/// assert_eq!(ctl.send(b"reload\n")?, Some(7));
+/// let mut buf = [0u8; 64];
+/// assert_eq!(ctl.recv(&mut buf)?, None); // no answer yet: would block
+///
+/// let (a, b) = UnixStream::pair()?; // or two connected ends, for a child process
+/// a.send(b"x")?;
+/// assert_eq!(b.recv(&mut buf)?, Some(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct UnixStream {
     fd: Fd,
