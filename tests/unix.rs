@@ -347,3 +347,71 @@ fn listener_raw_fd_round_trip() {
     assert!(matches!(l.accept().unwrap(), Accept::Stream(..)));
     assert!(matches!(l.accept().unwrap(), Accept::WouldBlock));
 }
+
+/// As tests/net.rs's TCP recipe: in a child process (the limit is
+/// process-wide), lower RLIMIT_NOFILE, use up every fd, connect: the
+/// listener drops the connection with its reserve fd instead of spinning,
+/// and serves again once fds are free.
+#[test]
+fn accept_survives_emfile() {
+    if std::env::var_os("PICOSEL_UNIX_EMFILE_CHILD").is_some() {
+        return emfile_child();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match std::env::var("PICOSEL_TEST_RUNNER") {
+        Ok(r) if !r.trim().is_empty() => {
+            let mut parts = r.split_whitespace();
+            let mut c = std::process::Command::new(parts.next().unwrap());
+            c.args(parts).arg(&exe);
+            c
+        }
+        _ => std::process::Command::new(&exe),
+    };
+    let out = cmd
+        .args(["accept_survives_emfile", "--exact", "--nocapture", "--test-threads=1"])
+        .env("PICOSEL_UNIX_EMFILE_CHILD", "1")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("unix emfile child ok"), "{text}");
+}
+
+/// Waits with poll on the stack (no new fd).
+fn wait_without_fd(fd: i32) {
+    let mut sel: picosel::PollSelector<(), 1> = picosel::PollSelector::new();
+    sel.register(fd, Events::READ, ()).unwrap();
+    assert_eq!(sel.select(Some(Duration::from_secs(5))).unwrap(), 1);
+}
+
+fn emfile_child() {
+    let addr = abstract_addr("emfile");
+    let mut l = UnixListener::bind(&addr, 16).unwrap();
+    let lim = libc::rlimit { rlim_cur: 64, rlim_max: 64 };
+    // SAFETY: valid pointer to a rlimit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    let mut hog = Vec::new();
+    while let Ok(f) = std::fs::File::open("/dev/null") {
+        hog.push(f);
+    }
+    hog.pop(); // one free fd: for the client socket
+    let c = UnixStream::connect(&addr).unwrap();
+    wait_without_fd(l.as_raw_fd());
+    match l.accept().unwrap() {
+        Accept::Dropped(e) => assert_eq!(e, Errno::EMFILE),
+        other => panic!("expected a dropped connection, got {other:?}"),
+    }
+    // Closed by the server: the client sees end of stream, and the
+    // listener is quiet again (no spin).
+    wait_without_fd(c.as_raw_fd());
+    let mut buf = [0u8; 4];
+    assert_eq!(c.recv(&mut buf).unwrap(), Some(0));
+    assert!(matches!(l.accept().unwrap(), Accept::WouldBlock));
+    drop(c);
+    hog.truncate(hog.len().saturating_sub(4));
+    let _c2 = UnixStream::connect(&addr).unwrap();
+    wait_without_fd(l.as_raw_fd());
+    assert!(matches!(l.accept().unwrap(), Accept::Stream(..)));
+    println!("unix emfile child ok");
+}
