@@ -415,3 +415,17 @@ fn emfile_child() {
     assert!(matches!(l.accept().unwrap(), Accept::Stream(..)));
     println!("unix emfile child ok");
 }
+
+#[test]
+fn addresses_hash_as_they_compare() {
+    use std::collections::HashSet;
+    let set: HashSet<UnixAddr> = [
+        UnixAddr::path(b"/run/a.sock").unwrap(),
+        UnixAddr::path(b"/run/a.sock").unwrap(),
+        UnixAddr::abstract_name(b"/run/a.sock").unwrap(),
+        UnixAddr::unnamed(),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(set.len(), 3);
+}

@@ -5,9 +5,9 @@
 //!
 //! Every socket is created non-blocking and close-on-exec. "Would block" is
 //! not an error here: `recv`/`send` return `Ok(None)` for it, `Ok(Some(0))`
-//! from a TCP `recv` is end of stream, and `Err` is a real failure. `send`
-//! uses `MSG_NOSIGNAL`, so a peer's reset never raises SIGPIPE, and picosel
-//! never changes the process's signal dispositions.
+//! from a TCP or Unix stream's `recv` is end of stream, and `Err` is a real
+//! failure. `send` uses `MSG_NOSIGNAL`, so a peer's reset never raises
+//! SIGPIPE, and picosel never changes the process's signal dispositions.
 //!
 //! A connection over loopback, driven by a selector:
 //!

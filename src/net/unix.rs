@@ -9,7 +9,8 @@ use core::fmt;
 const SUN_PATH_LEN: usize = sys::SUN_PATH_LEN;
 
 /// A Unix socket address: a filesystem path, a Linux abstract name, or
-/// unnamed. 110 bytes, `Copy`, no heap.
+/// unnamed. 110 bytes, `Copy`, no heap; equal (and hashed) by the bytes
+/// the kernel compares.
 ///
 /// - [`UnixAddr::path`] (`b"/var/run/picosel.sock"`): a socket file, with
 ///   the file's permissions deciding who may connect. At most
@@ -168,6 +169,12 @@ impl PartialEq for UnixAddr {
 }
 
 impl Eq for UnixAddr {}
+
+impl core::hash::Hash for UnixAddr {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.sun().hash(state);
+    }
+}
 
 impl fmt::Debug for UnixAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
