@@ -76,6 +76,7 @@ errnos! {
     ESPIPE = "illegal seek",
     EPIPE = "broken pipe",
     ERANGE = "numerical result out of range",
+    ENAMETOOLONG = "file name too long",
     ENOSYS = "function not implemented",
     ELOOP = "too many levels of symbolic links",
     ENOTSOCK = "socket operation on non-socket",

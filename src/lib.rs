@@ -15,6 +15,8 @@
 //! | [`net`] | non-blocking TCP listener and stream | for its sockets |
 //! | [`net::UdpSocket`] | non-blocking UDP: datagrams with their real length (truncation reported), broadcast, multicast, `SO_BINDTODEVICE`, destination address and interface (`IP_PKTINFO`) | for DHCP, DNS, mDNS, SNMP |
 //! | [`net::Netlink`], [`net::netlink`] | rtnetlink: link up/down and address added/removed as they happen, dumps of the current state, a fuzzed no-alloc parser | to react to a WAN link going down |
+//! | [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] | Unix domain sockets on a path or an abstract name ([`net::UnixAddr`]), the peer's pid/uid/gid (`peer_cred`), replacing a stale socket file (`bind_replacing`) | for its control socket |
+//! | [`net::SocketOptions`] | what is set before `bind`: `SO_REUSEADDR`/`SO_REUSEPORT`, dual stack (`IPV6_V6ONLY`), backlog, `SO_BINDTODEVICE`, buffer sizes, `TCP_NODELAY`, keepalive | for a listener tuned to its job |
 //! | [`Waker`] | an eventfd another thread or a signal handler makes readable, to wake a blocked `select`/`run` | to hand work to the loop |
 //! | [`backend`] | select(2), poll(2), epoll(7), and [`AnyBackend`](backend::AnyBackend) to pick one by name | names one only for a `--backend` flag |
 //! | [`Events`], [`Key`], [`Token`], [`TimerId`], [`RawFd`] | the values passed around | |

@@ -148,3 +148,39 @@ fn udp_and_waker_calls_make_no_heap_allocation() {
     assert_eq!(none, None);
     assert!(woken);
 }
+
+#[test]
+fn unix_stream_calls_make_no_heap_allocation() {
+    use picosel::net::{Accept, UnixAddr, UnixDatagram, UnixListener, UnixStream};
+    let name = format!("picosel-no-alloc-{}", std::process::id());
+    let mut sel: picosel::DefaultSelector<(), 2> = picosel::DefaultSelector::new();
+    let mut buf = [0u8; 8];
+    WATCHING.with(|w| w.set(true));
+    let addr = UnixAddr::abstract_name(name.as_bytes()).unwrap();
+    let mut listener = UnixListener::bind(&addr, 4).unwrap();
+    let client = UnixStream::connect(&addr).unwrap();
+    sel.register(listener.as_raw_fd(), Events::READ, ()).unwrap();
+    let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    let accepted = listener.accept().unwrap();
+    let sent = client.send(b"ping").unwrap();
+    let (server, peer) = match accepted {
+        Accept::Stream(s, peer) => (s, peer),
+        _ => panic!("no connection"),
+    };
+    let got = server.recv(&mut buf).unwrap();
+    let cred = server.peer_cred().unwrap();
+    let local = server.local_addr().unwrap();
+    let (a, b) = UnixStream::pair().unwrap();
+    a.send(b"xy").unwrap();
+    let pair_got = b.recv(&mut buf).unwrap();
+    let (da, db) = UnixDatagram::pair().unwrap();
+    da.send(b"0123456789").unwrap();
+    let d = db.recv_from(&mut buf).unwrap();
+    WATCHING.with(|w| w.set(false));
+    assert_eq!(COUNT.with(Cell::get), 0, "heap allocations in Unix socket calls");
+    assert_eq!((ready, sent, got, pair_got), (1, Some(4), Some(4), Some(2)));
+    assert!(peer.is_unnamed());
+    assert_eq!(local, addr);
+    assert_eq!(cred.pid, std::process::id() as i32);
+    assert!(d.unwrap().truncated);
+}

@@ -1,12 +1,14 @@
-//! Non-blocking sockets over IPv4 and IPv6, for use with a selector or loop:
-//! TCP ([`TcpListener`], [`TcpStream`]) and UDP ([`UdpSocket`]), and
-//! rtnetlink ([`Netlink`], [`netlink`]) for link and address changes.
+//! Non-blocking sockets for use with a selector or loop: TCP
+//! ([`TcpListener`], [`TcpStream`]) and UDP ([`UdpSocket`]) over IPv4 and
+//! IPv6, Unix domain sockets ([`UnixListener`], [`UnixStream`],
+//! [`UnixDatagram`]) on filesystem paths or abstract names ([`UnixAddr`]),
+//! and rtnetlink ([`Netlink`], [`netlink`]) for link and address changes.
 //!
 //! Every socket is created non-blocking and close-on-exec. "Would block" is
 //! not an error here: `recv`/`send` return `Ok(None)` for it, `Ok(Some(0))`
-//! from a TCP `recv` is end of stream, and `Err` is a real failure. `send`
-//! uses `MSG_NOSIGNAL`, so a peer's reset never raises SIGPIPE, and picosel
-//! never changes the process's signal dispositions.
+//! from a TCP or Unix stream's `recv` is end of stream, and `Err` is a real
+//! failure. `send` uses `MSG_NOSIGNAL`, so a peer's reset never raises
+//! SIGPIPE, and picosel never changes the process's signal dispositions.
 //!
 //! A connection over loopback, driven by a selector:
 //!
@@ -42,12 +44,16 @@
 use crate::{RawFd, sys};
 
 pub mod netlink;
+mod options;
 mod tcp;
 mod udp;
+mod unix;
 
 pub use netlink::Netlink;
+pub use options::SocketOptions;
 pub use tcp::{Accept, TcpListener, TcpStream};
 pub use udp::{Datagram, UdpSocket};
+pub use unix::{Ucred, UnixAddr, UnixDatagram, UnixListener, UnixStream};
 
 /// An owned fd, closed on drop.
 #[derive(Debug)]

@@ -1,14 +1,17 @@
 //! TCP: the listener (with its reserve fd) and the stream.
 
 use super::Fd;
+use super::options::{Kind, SocketOptions};
 use crate::{Errno, Error, RawFd, sys};
 use core::net::SocketAddr;
 
-/// What [`TcpListener::accept`] found.
+/// What [`TcpListener::accept`] (or, with `S` = [`UnixStream`](super::UnixStream)
+/// and `A` = [`UnixAddr`](super::UnixAddr), [`UnixListener::accept`](super::UnixListener::accept))
+/// found.
 #[derive(Debug)]
-pub enum Accept {
+pub enum Accept<S = TcpStream, A = Option<SocketAddr>> {
     /// A new connection and its peer's address.
-    Stream(TcpStream, Option<SocketAddr>),
+    Stream(S, A),
     /// No connection is waiting.
     WouldBlock,
     /// The process is out of fds (`EMFILE`/`ENFILE`): the pending
@@ -26,14 +29,15 @@ pub struct TcpListener {
     reserve: Fd,
 }
 
-fn open_reserve() -> Fd {
+pub(super) fn open_reserve() -> Fd {
     Fd(sys::open_read(c"/dev/null").unwrap_or(-1))
 }
 
 impl TcpListener {
     /// Binds `addr` with `SO_REUSEADDR` and listens with `backlog`. For an
     /// IPv6 address the socket is IPv6-only. Port 0 picks a free port; see
-    /// [`local_addr`](Self::local_addr).
+    /// [`local_addr`](Self::local_addr). Other options (dual stack,
+    /// `SO_REUSEPORT`, keepalive, ...): [`bind_with`](Self::bind_with).
     pub fn bind(addr: SocketAddr, backlog: i32) -> Result<TcpListener, Error> {
         let fd = Fd(sys::tcp_socket(&addr)?);
         sys::setsockopt_int(fd.0, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
@@ -42,6 +46,19 @@ impl TcpListener {
         }
         sys::bind(fd.0, &addr)?;
         sys::listen(fd.0, backlog)?;
+        Ok(TcpListener { fd, reserve: open_reserve() })
+    }
+
+    /// Binds `addr` and listens with the options `opts` chose (reuse,
+    /// dual stack, backlog, device, buffers, `TCP_NODELAY`, keepalive; see
+    /// [`SocketOptions`] for each one's default and errors). With
+    /// [`SocketOptions::new()`](SocketOptions::new) it is
+    /// `bind(addr, 128)`.
+    pub fn bind_with(addr: SocketAddr, opts: &SocketOptions) -> Result<TcpListener, Error> {
+        let fd = Fd(sys::tcp_socket(&addr)?);
+        opts.apply(fd.0, &addr, Kind::Listener)?;
+        sys::bind(fd.0, &addr)?;
+        sys::listen(fd.0, opts.listen_backlog())?;
         Ok(TcpListener { fd, reserve: open_reserve() })
     }
 
@@ -134,6 +151,20 @@ impl TcpStream {
     /// says whether it succeeded.
     pub fn connect(addr: SocketAddr) -> Result<TcpStream, Error> {
         let fd = Fd(sys::tcp_socket(&addr)?);
+        match sys::connect(fd.0, &addr) {
+            Ok(()) => {}
+            Err(e) if e == Errno::EINPROGRESS || e == Errno::EINTR => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(TcpStream { fd })
+    }
+
+    /// As [`connect`](Self::connect), with the options `opts` chose set
+    /// first (`TCP_NODELAY`, keepalive, buffers, `SO_BINDTODEVICE`, ...;
+    /// the backlog and `IPV6_V6ONLY` do not apply; see [`SocketOptions`]).
+    pub fn connect_with(addr: SocketAddr, opts: &SocketOptions) -> Result<TcpStream, Error> {
+        let fd = Fd(sys::tcp_socket(&addr)?);
+        opts.apply(fd.0, &addr, Kind::Stream)?;
         match sys::connect(fd.0, &addr) {
             Ok(()) => {}
             Err(e) if e == Errno::EINPROGRESS || e == Errno::EINTR => {}

@@ -1,6 +1,7 @@
 //! UDP: one socket type for unicast, broadcast and multicast datagrams.
 
 use super::Fd;
+use super::options::{Kind, SocketOptions};
 use crate::{Errno, Error, RawFd, sys};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -8,14 +9,15 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 const IFNAMSIZ: usize = 16;
 
 /// One datagram received by [`UdpSocket::recv_from`], [`recv`](UdpSocket::recv)
-/// or [`recv_msg`](UdpSocket::recv_msg).
+/// or [`recv_msg`](UdpSocket::recv_msg); with `A` = [`UnixAddr`](super::UnixAddr),
+/// by [`UnixDatagram::recv_from`](super::UnixDatagram::recv_from).
 ///
 /// A datagram larger than the buffer is never cut silently: `len` is its
 /// real length as sent (the kernel reports it, `MSG_TRUNC`), `copied` what
 /// landed in the buffer, and `truncated` says the rest was discarded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Datagram {
+pub struct Datagram<A = SocketAddr> {
     /// The datagram's full length, which may exceed the buffer's.
     pub len: usize,
     /// How many bytes were written to the buffer: `min(len, buf.len())`.
@@ -23,11 +25,12 @@ pub struct Datagram {
     /// True if the datagram did not fit and its tail was discarded.
     pub truncated: bool,
     /// The sender's address.
-    pub from: SocketAddr,
+    pub from: A,
     /// The destination address of the datagram (a unicast, broadcast or
     /// multicast address), from `IP_PKTINFO`/`IPV6_PKTINFO`: only from
     /// [`recv_msg`](UdpSocket::recv_msg) after
-    /// [`set_recv_pktinfo(true)`](UdpSocket::set_recv_pktinfo), else `None`.
+    /// [`set_recv_pktinfo(true)`](UdpSocket::set_recv_pktinfo), else `None`
+    /// (always `None` for a Unix datagram, and so is `ifindex`).
     pub dst: Option<IpAddr>,
     /// The index of the interface the datagram arrived on, as `dst`.
     pub ifindex: Option<u32>,
@@ -82,6 +85,19 @@ impl UdpSocket {
         if addr.is_ipv6() {
             sys::setsockopt_int(fd.0, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
         }
+        sys::bind(fd.0, &addr)?;
+        Ok(UdpSocket { fd })
+    }
+
+    /// Creates a socket for `addr`'s family, sets the options `opts` chose
+    /// (`SO_REUSEADDR`, `SO_REUSEPORT`, `IPV6_V6ONLY`, `SO_BINDTODEVICE`,
+    /// buffer sizes; see [`SocketOptions`]) and binds it to `addr`. With
+    /// [`SocketOptions::new()`](SocketOptions::new) it is
+    /// [`bind(addr)`](Self::bind). The TCP-only `nodelay` and `keepalive`
+    /// are refused with `Error::Os(Errno::ENOPROTOOPT)`.
+    pub fn bind_with(addr: SocketAddr, opts: &SocketOptions) -> Result<UdpSocket, Error> {
+        let fd = Fd(sys::udp_socket(&addr)?);
+        opts.apply(fd.0, &addr, Kind::Udp)?;
         sys::bind(fd.0, &addr)?;
         Ok(UdpSocket { fd })
     }

@@ -419,6 +419,207 @@ pub fn outq(fd: i32) -> Result<usize, Errno> {
     Ok(n.max(0) as usize)
 }
 
+// ---- Unix domain sockets -------------------------------------------------
+
+/// The size of `sun_path` in `sockaddr_un`: 108 bytes on Linux.
+pub const SUN_PATH_LEN: usize = 108;
+
+/// Where `sun_path` starts in `sockaddr_un` (after `sun_family`).
+const SUN_PATH_OFFSET: usize = core::mem::offset_of!(libc::sockaddr_un, sun_path);
+
+/// A Unix socket address as the kernel reported it: the first `len` bytes
+/// of `sun_path` (`len` 0: unnamed; a leading NUL: an abstract name; else a
+/// path, possibly followed by its NUL terminator).
+pub struct UnixRaw {
+    pub path: [u8; SUN_PATH_LEN],
+    pub len: usize,
+}
+
+impl UnixRaw {
+    fn empty_un() -> (libc::sockaddr_un, libc::socklen_t) {
+        let un = libc::sockaddr_un {
+            sun_family: libc::AF_UNIX as libc::sa_family_t,
+            sun_path: [0; SUN_PATH_LEN],
+        };
+        (un, core::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t)
+    }
+
+    /// What the kernel wrote into `un`, `len` bytes of it in all.
+    // `c_char` is i8 on x86 but u8 on ARM: the cast is not a no-op everywhere.
+    #[allow(clippy::unnecessary_cast)]
+    fn from_un(un: &libc::sockaddr_un, len: libc::socklen_t) -> UnixRaw {
+        let mut raw = UnixRaw { path: [0; SUN_PATH_LEN], len: 0 };
+        if i32::from(un.sun_family) != libc::AF_UNIX {
+            return raw;
+        }
+        // The kernel may report a length past the structure (a path that
+        // fills sun_path): clamp it to what is there.
+        let used = (len as usize).saturating_sub(SUN_PATH_OFFSET).min(SUN_PATH_LEN);
+        for (d, s) in raw.path.iter_mut().zip(un.sun_path.iter()).take(used) {
+            *d = *s as u8;
+        }
+        raw.len = used;
+        raw
+    }
+}
+
+/// `sun` (the bytes of `sun_path`: a path without its NUL, or a NUL and an
+/// abstract name) as a `sockaddr_un` and its length. A path shorter than
+/// `sun_path` gets its NUL terminator counted, as C programs pass it.
+// `c_char` is i8 on x86 but u8 on ARM: the cast is not a no-op everywhere.
+#[allow(clippy::unnecessary_cast)]
+fn sockaddr_un(sun: &[u8]) -> Result<(libc::sockaddr_un, libc::socklen_t), Errno> {
+    let (mut un, _) = UnixRaw::empty_un();
+    if sun.len() > SUN_PATH_LEN {
+        return Err(Errno::EINVAL);
+    }
+    for (d, s) in un.sun_path.iter_mut().zip(sun) {
+        *d = *s as libc::c_char;
+    }
+    let mut len = SUN_PATH_OFFSET + sun.len();
+    if sun.first().is_some_and(|&b| b != 0) && sun.len() < SUN_PATH_LEN {
+        len += 1;
+    }
+    Ok((un, len as libc::socklen_t))
+}
+
+fn un_ptr(un: &libc::sockaddr_un) -> *const libc::sockaddr {
+    (un as *const libc::sockaddr_un).cast()
+}
+
+/// A non-blocking, close-on-exec `AF_UNIX` socket of type `ty`
+/// (`SOCK_STREAM`, `SOCK_DGRAM`).
+pub fn unix_socket(ty: i32) -> Result<i32, Errno> {
+    // SAFETY: plain integers.
+    cvt(unsafe { libc::socket(libc::AF_UNIX, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })
+}
+
+/// `socketpair(AF_UNIX, ty)`, both ends non-blocking and close-on-exec.
+pub fn unix_pair(ty: i32) -> Result<(i32, i32), Errno> {
+    let mut fds = [-1i32; 2];
+    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: `fds` is a writable array of two ints, as socketpair requires.
+    cvt(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) })?;
+    Ok((fds[0], fds[1]))
+}
+
+/// `bind(2)` to the Unix address `sun` (see [`sockaddr_un`]).
+pub fn unix_bind(fd: i32, sun: &[u8]) -> Result<(), Errno> {
+    let (un, len) = sockaddr_un(sun)?;
+    // SAFETY: `un` is a valid sockaddr_un; `len` does not exceed its size.
+    cvt(unsafe { libc::bind(fd, un_ptr(&un), len) }).map(drop)
+}
+
+/// `connect(2)` to the Unix address `sun`.
+pub fn unix_connect(fd: i32, sun: &[u8]) -> Result<(), Errno> {
+    let (un, len) = sockaddr_un(sun)?;
+    // SAFETY: as in unix_bind.
+    cvt(unsafe { libc::connect(fd, un_ptr(&un), len) }).map(drop)
+}
+
+/// `accept4(2)` with `SOCK_NONBLOCK | SOCK_CLOEXEC` on a Unix listener.
+pub fn unix_accept(fd: i32) -> Result<(i32, UnixRaw), Errno> {
+    let (mut un, mut len) = UnixRaw::empty_un();
+    let ptr = (&mut un as *mut libc::sockaddr_un).cast();
+    // SAFETY: `ptr` and `len` describe a writable sockaddr_un.
+    let new =
+        cvt(unsafe { libc::accept4(fd, ptr, &mut len, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) })?;
+    Ok((new, UnixRaw::from_un(&un, len)))
+}
+
+/// `getsockname(2)` (`peer` false) or `getpeername(2)` of a Unix socket.
+pub fn unix_name(fd: i32, peer: bool) -> Result<UnixRaw, Errno> {
+    let (mut un, mut len) = UnixRaw::empty_un();
+    let ptr = (&mut un as *mut libc::sockaddr_un).cast();
+    // SAFETY: `ptr` and `len` describe a writable sockaddr_un.
+    cvt(unsafe {
+        if peer {
+            libc::getpeername(fd, ptr, &mut len)
+        } else {
+            libc::getsockname(fd, ptr, &mut len)
+        }
+    })?;
+    Ok(UnixRaw::from_un(&un, len))
+}
+
+/// `sendto(2)` with `MSG_NOSIGNAL` to the Unix address `sun`.
+pub fn unix_send_to(fd: i32, buf: &[u8], sun: &[u8]) -> Result<usize, Errno> {
+    let (un, len) = sockaddr_un(sun)?;
+    // SAFETY: the buffer pointer and length describe a valid, readable byte
+    // slice; `un` is a valid sockaddr_un of at least `len` bytes.
+    cvt_size(unsafe {
+        libc::sendto(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL, un_ptr(&un), len)
+    })
+}
+
+/// `recvmsg(2)` with `MSG_TRUNC` on a Unix datagram socket: the datagram's
+/// real length, whether it was cut to fit `buf`, and the sender.
+pub fn unix_recv_from(fd: i32, buf: &mut [u8]) -> Result<(usize, bool, UnixRaw), Errno> {
+    let (mut un, len) = UnixRaw::empty_un();
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: msghdr is plain data (pointers and integers); all-zero is a
+    // valid value (null pointers, zero lengths), filled in below.
+    let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+    msg.msg_name = (&mut un as *mut libc::sockaddr_un).cast();
+    msg.msg_namelen = len;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    // SAFETY: every pointer in `msg` points at live, writable storage of
+    // the length given next to it (`un`, `iov` describing `buf`); no
+    // control buffer.
+    let n = cvt_size(unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_TRUNC) })?;
+    let truncated = n > buf.len() || msg.msg_flags & libc::MSG_TRUNC != 0;
+    Ok((n, truncated, UnixRaw::from_un(&un, msg.msg_namelen)))
+}
+
+/// `SO_PEERCRED`: the pid, uid and gid of the peer's process, as they were
+/// when it connected (or created the pair).
+pub fn peer_cred(fd: i32) -> Result<(i32, u32, u32), Errno> {
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = core::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: the pointers describe `cred` and `len`, alive for the call.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    })?;
+    Ok((cred.pid, cred.uid, cred.gid))
+}
+
+/// `path` with a NUL terminator, in a buffer on the stack; `EINVAL` if
+/// it is empty, has a NUL in it or is longer than `sun_path`.
+fn c_path(path: &[u8]) -> Result<[u8; SUN_PATH_LEN + 1], Errno> {
+    if path.is_empty() || path.len() > SUN_PATH_LEN || path.contains(&0) {
+        return Err(Errno::EINVAL);
+    }
+    let mut out = [0u8; SUN_PATH_LEN + 1];
+    for (d, s) in out.iter_mut().zip(path) {
+        *d = *s;
+    }
+    Ok(out)
+}
+
+/// `lstat(2)`: whether `path` names a socket (not following a symlink).
+pub fn is_socket_file(path: &[u8]) -> Result<bool, Errno> {
+    let c = c_path(path)?;
+    // SAFETY: stat is plain data; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `c` is NUL-terminated (c_path); `st` is writable.
+    cvt(unsafe { libc::lstat(c.as_ptr().cast(), &mut st) })?;
+    Ok(st.st_mode & libc::S_IFMT == libc::S_IFSOCK)
+}
+
+/// `unlink(2)`.
+pub fn unlink(path: &[u8]) -> Result<(), Errno> {
+    let c = c_path(path)?;
+    // SAFETY: `c` is NUL-terminated (c_path).
+    cvt(unsafe { libc::unlink(c.as_ptr().cast()) }).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
