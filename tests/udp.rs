@@ -158,7 +158,9 @@ fn ipv4_multicast_on_loopback() {
     assert_eq!(rx.join_multicast_v4(group, lo), Err(Error::Os(Errno::EADDRINUSE)), "joined twice");
     rx.set_recv_pktinfo(true).unwrap();
     let tx = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    tx.set_multicast_if_v4(lo).unwrap();
+    if qemu_lacks(tx.set_multicast_if_v4(lo), "IP_MULTICAST_IF") {
+        return;
+    }
     tx.set_multicast_loop_v4(true).unwrap();
     tx.set_multicast_ttl_v4(1).unwrap();
     assert_eq!(tx.set_multicast_ttl_v4(u32::MAX), Err(Error::Os(Errno::EINVAL)));
@@ -215,7 +217,9 @@ fn ipv6_multicast_join_leave_on_loopback() {
     let tx = UdpSocket::bind("[::]:0".parse().unwrap()).unwrap();
     tx.set_multicast_loop_v6(true).unwrap();
     tx.set_multicast_hops_v6(1).unwrap();
-    tx.set_multicast_if_v6(lo).unwrap();
+    if qemu_lacks(tx.set_multicast_if_v6(lo), "IPV6_MULTICAST_IF") {
+        return;
+    }
     assert_eq!(tx.set_multicast_hops_v6(u32::MAX), Err(Error::Os(Errno::EINVAL)));
     let port = rx.local_addr().unwrap().port();
     let to = SocketAddr::V6(std::net::SocketAddrV6::new(group, port, 0, lo));
@@ -361,4 +365,22 @@ fn a_blocking_inherited_socket_is_made_nonblocking() {
     s.set_nonblocking(false).unwrap();
     // SAFETY (test): F_GETFL on a plain integer.
     assert_eq!(unsafe { libc::fcntl(s.as_raw_fd(), libc::F_GETFL) } & libc::O_NONBLOCK, 0);
+}
+
+/// qemu-user 7.2 does not translate `IP_MULTICAST_IF` / `IPV6_MULTICAST_IF`
+/// (`setsockopt` answers ENOPROTOOPT under `qemu-arm-static` for a static C
+/// program as well, while the host kernel takes it): under emulation only,
+/// that answer skips the rest of the test instead of failing it.
+fn qemu_lacks(res: Result<(), Error>, option: &str) -> bool {
+    let emulated = std::env::var("PICOSEL_TEST_RUNNER").is_ok_and(|r| !r.trim().is_empty());
+    match res {
+        Err(Error::Os(Errno::ENOPROTOOPT)) if emulated => {
+            eprintln!("skipped under qemu-user: it does not translate {option} (ENOPROTOOPT)");
+            true
+        }
+        other => {
+            other.unwrap();
+            false
+        }
+    }
 }

@@ -472,7 +472,7 @@ fn time_formatting_holds_after_2038() {
         eprintln!("skipped: this target's C library has a 32-bit time_t (glibc armhf)");
         return;
     }
-    let t: libc::time_t = 2_200_000_000 as libc::time_t;
+    let t = 2_200_000_000i64 as libc::time_t;
     // SAFETY (test): `tm` is plain data that gmtime_r fills; both pointers
     // are valid for the call.
     let tm = unsafe {
