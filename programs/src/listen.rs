@@ -138,6 +138,7 @@ pub struct Listener {
 impl Listener {
     /// Listens on `bind` with `backlog`; a socket file at the path that no
     /// process has open is replaced ([`UnixListener::bind_replacing`]).
+    #[allow(clippy::result_large_err)] // no heap to box into; `Listener` is as large
     pub fn bind(bind: Bind, backlog: i32) -> Result<Listener, BindError> {
         let fail = |error| BindError { bind, error };
         let (socket, local) = match bind {
@@ -212,6 +213,7 @@ impl Drop for Listener {
 /// A listener for each of `binds`, in order (index = position in the
 /// list), or the first that failed (those bound before it are closed and
 /// their files removed).
+#[allow(clippy::result_large_err)] // as `Listener::bind`: once, at start-up
 pub fn bind_all(binds: &Binds, backlog: i32) -> Result<[Option<Listener>; MAX_BINDS], BindError> {
     let mut out = [const { None }; MAX_BINDS];
     for (slot, b) in out.iter_mut().zip(binds.iter()) {
