@@ -1,8 +1,12 @@
-//! The command line shared by every program: `--bind ADDR:PORT`,
-//! `--backend select|poll|epoll`, `--help`, plus each program's own options.
+//! The command line shared by every program: `--bind ADDR:PORT` (or, for
+//! the servers that take them, `unix:PATH`, `unix:@NAME` and repeated
+//! `--bind`s, [`bind`] and [`add_bind`]), `--backend select|poll|epoll`,
+//! `--help`, plus each program's own options.
 
+use crate::listen::{Bind, Binds, MAX_BINDS};
 use core::net::SocketAddr;
 use picosel::backend::AnyBackend;
+use picosel::net::UnixAddr;
 
 /// What parsing found.
 pub enum Parsed<'a> {
@@ -23,6 +27,10 @@ pub enum CliError<'a> {
     MissingValue(&'a str),
     /// A value that does not parse.
     BadValue(&'a str, &'a str),
+    /// A value that cannot be used, and why: `(option, value, why)`.
+    Invalid(&'a str, &'a str, &'static str),
+    /// Options that do not go together, and why.
+    Conflict(&'static str),
 }
 
 /// Walks `args` (without the program name): `flags` are the options without
@@ -67,6 +75,43 @@ where
 /// Parses `ADDR:PORT` (`127.0.0.1:8008`, `[::1]:0`).
 pub fn addr<'a>(opt: &'a str, v: &'a str) -> Result<SocketAddr, CliError<'a>> {
     v.parse().map_err(|_| CliError::BadValue(opt, v))
+}
+
+/// Parses a `--bind` value: `ADDR:PORT` (`127.0.0.1:8007`, `[::1]:0`),
+/// `unix:PATH` (a socket file, at most 107 bytes) or `unix:@NAME` (a Linux
+/// abstract name, at most 107 bytes). Anything else, an empty path or
+/// name, or one too long is [`CliError::Invalid`] with the reason.
+pub fn bind<'a>(opt: &'a str, v: &'a str) -> Result<Bind, CliError<'a>> {
+    let bad = |why| CliError::Invalid(opt, v, why);
+    let Some(rest) = v.strip_prefix("unix:") else {
+        return v.parse().map(Bind::Tcp).map_err(|_| bad(BIND_FORMS));
+    };
+    let addr = match rest.strip_prefix('@') {
+        Some("") => return Err(bad("the abstract name is empty (unix:@NAME)")),
+        Some(n) if n.len() > UnixAddr::MAX_ABSTRACT => {
+            return Err(bad("the abstract name is longer than 107 bytes"));
+        }
+        Some(n) => UnixAddr::abstract_name(n.as_bytes()),
+        None if rest.is_empty() => return Err(bad("the path is empty (unix:PATH)")),
+        None if rest.len() > UnixAddr::MAX_PATH => {
+            return Err(bad("the path is longer than 107 bytes"));
+        }
+        None => UnixAddr::path(rest.as_bytes()),
+    };
+    addr.map(Bind::Unix).map_err(|_| bad(BIND_FORMS))
+}
+
+const BIND_FORMS: &str = "expected ADDR:PORT, unix:PATH or unix:@NAME";
+
+/// Parses a `--bind` value ([`bind`]) and adds it to `binds` (the first
+/// one replaces the default); more than [`MAX_BINDS`] is an error.
+pub fn add_bind<'a>(binds: &mut Binds, opt: &'a str, v: &'a str) -> Result<(), CliError<'a>> {
+    const _: () = assert!(MAX_BINDS == 4, "the message below says 4");
+    if binds.push(bind(opt, v)?) {
+        Ok(())
+    } else {
+        Err(CliError::Invalid(opt, v, "at most 4 --bind options are taken"))
+    }
 }
 
 /// Parses a backend name.
@@ -130,6 +175,12 @@ pub fn fail(e: CliError<'_>, usage: &str) -> i32 {
         }
         CliError::BadValue(a, v) => {
             crate::err!("error: bad value for {a}: {v}\n");
+        }
+        CliError::Invalid(a, v, why) => {
+            crate::err!("error: bad value for {a}: {v}: {why}\n");
+        }
+        CliError::Conflict(why) => {
+            crate::err!("error: {why}\n");
         }
     }
     let _ = crate::os::write_all(crate::os::STDERR, usage.as_bytes());

@@ -12,8 +12,9 @@
 //!   [`fmt::format_into`]).
 //! - [`ring`]: [`ring::ByteRing`], a fixed-capacity byte FIFO for
 //!   per-connection output.
-//! - [`cli`]: argument parsing; [`framing`] and [`chatlog`]: the chat
-//!   server's line framing and broadcast log.
+//! - [`cli`]: argument parsing; [`listen`]: the servers' listeners (TCP,
+//!   Unix socket files, abstract names) and their streams; [`framing`] and
+//!   [`chatlog`]: the chat server's line framing and broadcast log.
 //! - [`entry!`]: the C `main` and panic handler of a `no_std` binary.
 //!
 //! Every program is a `#![no_std]`, `#![no_main]` binary over picosel and
@@ -29,6 +30,7 @@ pub mod chatlog;
 pub mod cli;
 pub mod fmt;
 pub mod framing;
+pub mod listen;
 pub mod os;
 pub mod ring;
 #[allow(unsafe_code)]

@@ -166,3 +166,26 @@ pub fn send_nowait(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
     // SAFETY: the pointer and length describe a valid, readable byte slice.
     cvt_size(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) })
 }
+
+/// Removes the socket file at `path` (at most 107 bytes, no NUL): `lstat`
+/// first, and unlinks only a socket (`S_ISSOCK`; a symlink is never
+/// followed), else `Err(ENOTSOCK)`, so a file that replaced ours meanwhile
+/// stays.
+pub fn unlink_socket(path: &[u8]) -> Result<(), Errno> {
+    let mut c = [0u8; 109];
+    let Some(dst) = c.get_mut(..path.len()) else { return Err(Errno::ENAMETOOLONG) };
+    if path.contains(&0) || path.len() > 107 {
+        return Err(Errno::EINVAL);
+    }
+    dst.copy_from_slice(path);
+    // SAFETY: stat is plain data; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `c` is NUL-terminated (at least one zero byte follows the
+    // path) and `st` is a valid, writable stat.
+    cvt(unsafe { libc::lstat(c.as_ptr().cast(), &mut st) })?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(Errno::ENOTSOCK);
+    }
+    // SAFETY: `c` is NUL-terminated, as above.
+    cvt(unsafe { libc::unlink(c.as_ptr().cast()) }).map(drop)
+}

@@ -1,27 +1,41 @@
 //! echo-server: sends every byte back. Level-triggered, one read and one
 //! write per readiness where possible; what cannot be written waits in a
 //! fixed per-connection buffer while reading from that client pauses
-//! (backpressure: nothing is lost, nothing grows). See `--help`.
+//! (backpressure: nothing is lost, nothing grows). With `--udp`, UDP
+//! datagrams on the TCP binds' ports are echoed too, whole or not at all.
+//! See `--help`.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
 use picosel::backend::AnyBackend;
-use picosel::net::{Accept, TcpListener, TcpStream};
-use picosel::{AnyEventLoop, Error, Events, TimerId, Token};
+use picosel::net::{Accept, Datagram, UdpSocket};
+use picosel::{AnyEventLoop, Errno, Error, Events, TimerId, Token};
+use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Stream};
 use progs::ring::ByteRing;
-use progs::{cli, log_err, log_out};
+use progs::{cli, log_err};
 
 progs::entry!(server: run);
 
 const USAGE: &str = concat!(
-    "usage: echo-server [--bind ADDR:PORT] [--backend select|poll|epoll] [--buffers N]
+    "usage: echo-server [--bind ADDR]... [--backend select|poll|epoll] [--buffers N]
+                   [--udp [--udp-max BYTES]]
 
 Echoes every byte back to its sender.
-  --bind ADDR:PORT   listen address (default 127.0.0.1:8007; [::1]:PORT for IPv6; port 0 = any)
+  --bind ADDR        listen address, up to 4 times (default 127.0.0.1:8007):
+                     ADDR:PORT (127.0.0.1:8007, [::1]:8007; port 0 = any),
+                     unix:PATH (a socket file: a stale one is replaced, and
+                     it is removed on exit) or unix:@NAME (abstract name)
   --backend NAME     select (fds below 1024 only), poll or epoll (default epoll)
   --buffers N        16 KiB output buffers shared by all connections, 1-64 (default 64)
+  --udp              also echo UDP datagrams, on each TCP bind's address and
+                     port (port 0: the port TCP got). A datagram goes back to
+                     its sender whole; one longer than --udp-max is not echoed
+                     and a reply the socket cannot take at once is dropped,
+                     both counted (logged at the 1st, 2nd, 4th, 8th, ...)
+  --udp-max BYTES    the longest datagram echoed, 1-65536 (default 65536)
 
 Signals and output: on SIGINT or SIGTERM the server stops reading, writes
 back what it holds (2 s at most) and exits 0; a second signal stops it at
@@ -31,7 +45,12 @@ once.
 );
 
 const MAX_CONNS: usize = 10_000;
-const N: usize = MAX_CONNS + 4;
+/// Connections, listeners, UDP sockets, the signalfd and a spare.
+const N: usize = MAX_CONNS + 2 * MAX_BINDS + 4;
+/// The UDP receive buffer: any datagram fits (65,507 bytes at most over
+/// IPv4, 65,527 over IPv6), so only `--udp-max` truncates.
+const DGRAM: usize = 64 * 1024;
+const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8007));
 /// Size of one output buffer, and the most one recv reads (what is read
 /// must fit in the buffer if none of it can be sent back).
 const BUF: usize = 16 * 1024;
@@ -42,7 +61,7 @@ const POOL: usize = 64;
 const NO_BUF: u16 = u16::MAX;
 
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     /// Index of this connection's pool buffer, or NO_BUF. Between events a
     /// connection holds a buffer exactly while output waits in it (see
     /// [`settle`]).
@@ -94,7 +113,14 @@ struct Echo {
     starved: usize,
     /// Where the next search for a starved connection starts.
     wake_from: usize,
-    listener: Option<TcpListener>,
+    /// Indexed by the accept callback's token.
+    listeners: [Option<Listener>; MAX_BINDS],
+    /// With `--udp`: the UDP twin of TCP listener `i` at index `i`.
+    udp: [Option<UdpSocket>; MAX_BINDS],
+    /// The UDP receive buffer, and how much of it a datagram may use.
+    dgram: [u8; DGRAM],
+    udp_max: usize,
+    stats: UdpStats,
     conns: [Option<Conn>; MAX_CONNS],
     count: usize,
     shutting_down: bool,
@@ -107,74 +133,165 @@ struct Echo {
 /// One timer (grace) and two signal handlers.
 type Loop = AnyEventLoop<Echo, N, 3>;
 
+/// What the command line asked for.
+struct Config {
+    binds: Binds,
+    backend: AnyBackend<N>,
+    buffers: usize,
+    udp: bool,
+    udp_max: usize,
+}
+
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
     let Ok(args) = progs::os::args(&mut argbuf) else { return 2 };
-    let mut bind = cli::addr("--bind", "127.0.0.1:8007").ok();
-    let mut backend: AnyBackend<N> = AnyBackend::epoll();
-    let mut buffers = POOL;
-    let parsed = cli::parse(args.skip(1), &[], &["--bind", "--backend", "--buffers"], |p| {
-        match p {
-            cli::Parsed::Opt("--bind", Some(v)) => bind = Some(cli::addr("--bind", v)?),
-            cli::Parsed::Opt("--backend", Some(v)) => backend = cli::backend("--backend", v)?,
-            cli::Parsed::Opt("--buffers", Some(v)) => {
-                buffers = cli::number("--buffers", v, 1, POOL as u64)? as usize
-            }
-            cli::Parsed::Opt(o, _) | cli::Parsed::Arg(o) => return Err(cli::CliError::Unknown(o)),
-        }
-        Ok(())
-    });
-    if let Err(e) = parsed {
+    let mut cfg = Config {
+        binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
+        backend: AnyBackend::epoll(),
+        buffers: POOL,
+        udp: false,
+        udp_max: DGRAM,
+    };
+    if let Err(e) = parse(args.skip(1), &mut cfg) {
         return cli::fail(e, USAGE);
     }
-    let Some(bind) = bind else { return 2 };
-    let listener = match TcpListener::bind(bind, 512) {
-        Ok(l) => l,
-        Err(e) => {
-            log_err!("echo-server: cannot listen on {bind}: {e}\n");
-            return 1;
-        }
-    };
-    let mut lp = Loop::with_backend(backend);
-    let setup = lp
-        .register(listener.as_raw_fd(), Events::READ, on_accept, Token(0))
+    let Some((listeners, udp)) = open(&cfg) else { return 1 };
+    let mut lp = Loop::with_backend(cfg.backend);
+    let setup = listen::watch_all(&mut lp, &listeners, on_accept)
+        .and_then(|()| watch_udp(&mut lp, &udp))
         .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)));
     if let Err(e) = setup {
         log_err!("echo-server: {e}\n");
         return 1;
     }
-    log_out!("listening on {} ({})\n", listener.local_addr().unwrap_or(bind), lp.backend_name());
+    listen::say_listening(&listeners, lp.backend_name());
     let mut free = [0u16; POOL];
     for (i, f) in free.iter_mut().enumerate() {
         *f = i as u16;
     }
     let mut echo = Echo {
         scratch: [0; BUF],
-        pool: Pool { rings: [const { ByteRing::new() }; POOL], free, free_len: buffers },
+        pool: Pool { rings: [const { ByteRing::new() }; POOL], free, free_len: cfg.buffers },
         starved: 0,
         wake_from: 0,
-        listener: Some(listener),
+        listeners,
+        udp,
+        dgram: [0; DGRAM],
+        udp_max: cfg.udp_max,
+        stats: UdpStats { truncated: 0, dropped: 0 },
         conns: [const { None }; MAX_CONNS],
         count: 0,
         shutting_down: false,
         said_fd_limit: false,
         said_full: false,
     };
-    match lp.run(&mut echo) {
+    let code = match lp.run(&mut echo) {
         Ok(()) => 0,
         Err(e) => {
             log_err!("echo-server: {e}\n");
             1
         }
-    }
+    };
+    echo.stats.summary();
+    code
 }
 
-fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, _t: Token) {
+fn parse<'a>(
+    args: impl IntoIterator<Item = &'a str>,
+    cfg: &mut Config,
+) -> Result<(), cli::CliError<'a>> {
+    let valued = ["--bind", "--backend", "--buffers", "--udp-max"];
+    cli::parse(args, &["--udp"], &valued, |p| {
+        match p {
+            cli::Parsed::Opt("--bind", Some(v)) => cli::add_bind(&mut cfg.binds, "--bind", v)?,
+            cli::Parsed::Opt("--backend", Some(v)) => cfg.backend = cli::backend("--backend", v)?,
+            cli::Parsed::Opt("--buffers", Some(v)) => {
+                cfg.buffers = cli::number("--buffers", v, 1, POOL as u64)? as usize
+            }
+            cli::Parsed::Opt("--udp", None) => cfg.udp = true,
+            cli::Parsed::Opt("--udp-max", Some(v)) => {
+                cfg.udp_max = cli::number("--udp-max", v, 1, DGRAM as u64)? as usize
+            }
+            cli::Parsed::Opt(o, _) | cli::Parsed::Arg(o) => return Err(cli::CliError::Unknown(o)),
+        }
+        Ok(())
+    })?;
+    if cfg.udp && !cfg.binds.any_tcp() {
+        return Err(cli::CliError::Conflict(
+            "--udp needs a TCP --bind (UDP is echoed on the TCP binds' ports; unix: binds have none)",
+        ));
+    }
+    Ok(())
+}
+
+type Listeners = [Option<Listener>; MAX_BINDS];
+type UdpSockets = [Option<UdpSocket>; MAX_BINDS];
+
+/// The listeners, and with `--udp` their UDP twins; `None` (said why) if
+/// one cannot be had.
+fn open(cfg: &Config) -> Option<(Listeners, UdpSockets)> {
+    let mut listeners = match listen::bind_all(&cfg.binds, 512) {
+        Ok(ls) => ls,
+        Err(e) => {
+            log_err!("echo-server: {e}\n");
+            return None;
+        }
+    };
+    let mut udp = [const { None }; MAX_BINDS];
+    if cfg.udp {
+        for (i, b) in cfg.binds.iter().enumerate() {
+            let (Bind::Tcp(asked), Some(l), Some(u)) = (b, listeners.get_mut(i), udp.get_mut(i))
+            else {
+                continue;
+            };
+            *u = Some(udp_twin(*asked, l)?);
+        }
+    }
+    Some((listeners, udp))
+}
+
+/// A UDP socket on TCP listener `l`'s address and port. For a port-0 bind
+/// whose port turns out taken for UDP, `l` is bound again (a few times)
+/// for another port.
+fn udp_twin(asked: SocketAddr, l: &mut Option<Listener>) -> Option<UdpSocket> {
+    for _ in 0..8 {
+        let at = l.as_ref().and_then(Listener::tcp_addr)?;
+        match UdpSocket::bind(at) {
+            Ok(u) => return Some(u),
+            Err(Error::Os(e)) if e == Errno::EADDRINUSE && asked.port() == 0 => {
+                match Listener::bind(Bind::Tcp(asked), 512) {
+                    Ok(again) => *l = Some(again),
+                    Err(e) => {
+                        log_err!("echo-server: {e}\n");
+                        return None;
+                    }
+                }
+            }
+            Err(e) => {
+                log_err!("echo-server: cannot bind UDP {at}: {e}\n");
+                return None;
+            }
+        }
+    }
+    log_err!("echo-server: no port free for both TCP and UDP on {asked}\n");
+    None
+}
+
+fn watch_udp(lp: &mut Loop, udp: &UdpSockets) -> Result<(), Error> {
+    for (i, u) in udp.iter().enumerate() {
+        if let Some(u) = u {
+            lp.register(u.as_raw_fd(), Events::READ, on_udp, Token(i))?;
+        }
+    }
+    Ok(())
+}
+
+fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, t: Token) {
     for _ in 0..32 {
-        let Some(listener) = echo.listener.as_mut() else { return };
+        let Some(Some(listener)) = echo.listeners.get_mut(t.0) else { return };
         let stream = match listener.accept() {
-            Ok(Accept::Stream(s, _)) => s,
+            Ok(Accept::Stream(s, ())) => s,
             Ok(Accept::WouldBlock) => return,
             Ok(Accept::Dropped(e)) => {
                 log_err!("echo-server: out of file descriptors ({e}): dropped a connection\n");
@@ -211,6 +328,84 @@ fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, _t: Token) {
                 refused(&mut echo.said_fd_limit, e);
                 drop(stream); // closed now, not kept unwatched
             }
+        }
+    }
+}
+
+/// Echoes the datagrams waiting on UDP socket `t` (32 at most, then the
+/// other sockets get their turn): each goes back whole to its sender, or
+/// not at all.
+fn on_udp(_lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, t: Token) {
+    for _ in 0..32 {
+        let Some(Some(u)) = echo.udp.get(t.0) else { return };
+        let Some(buf) = echo.dgram.get_mut(..echo.udp_max) else { return };
+        let d = match u.recv_from(buf) {
+            Ok(Some(d)) => d,
+            Ok(None) => return,
+            Err(e) => {
+                log_err!("echo-server: udp: receive: {e}\n");
+                return;
+            }
+        };
+        if d.truncated {
+            echo.stats.truncated(&d, echo.udp_max);
+            continue;
+        }
+        let data = buf.get(..d.copied).unwrap_or(&[]);
+        match u.send_to(data, d.from) {
+            Ok(Some(_)) => {}
+            Ok(None) => echo.stats.dropped(d.from, None),
+            Err(e) => echo.stats.dropped(d.from, Some(e)),
+        }
+    }
+}
+
+/// What UDP could not echo, counted; a line is logged at the 1st, 2nd,
+/// 4th, 8th, ... of each (a flood costs a few lines), and the totals at
+/// exit.
+struct UdpStats {
+    truncated: u64,
+    dropped: u64,
+}
+
+impl UdpStats {
+    #[cold]
+    fn truncated(&mut self, d: &Datagram, max: usize) {
+        self.truncated += 1;
+        if self.truncated.is_power_of_two() {
+            log_err!(
+                "echo-server: udp: a {}-byte datagram from {} is longer than {max} bytes: \
+                 not echoed ({} truncated so far)\n",
+                d.len,
+                d.from,
+                self.truncated
+            );
+        }
+    }
+
+    #[cold]
+    fn dropped(&mut self, to: SocketAddr, e: Option<Errno>) {
+        self.dropped += 1;
+        if self.dropped.is_power_of_two() {
+            let n = self.dropped;
+            if let Some(e) = e {
+                log_err!("echo-server: udp: reply to {to} dropped: {e} ({n} dropped so far)\n");
+            } else {
+                log_err!(
+                    "echo-server: udp: reply to {to} dropped: the socket's send buffer is full \
+                     ({n} dropped so far)\n"
+                );
+            }
+        }
+    }
+
+    fn summary(&self) {
+        if self.truncated > 0 || self.dropped > 0 {
+            log_err!(
+                "echo-server: udp: {} datagrams truncated (not echoed), {} replies dropped\n",
+                self.truncated,
+                self.dropped
+            );
         }
     }
 }
@@ -440,8 +635,9 @@ fn on_signal(lp: &mut Loop, echo: &mut Echo, _signo: i32, _t: Token) {
         return lp.stop();
     }
     echo.shutting_down = true;
-    if let Some(l) = echo.listener.take() {
-        let _ = lp.unregister(l.as_raw_fd());
+    listen::close_all(lp, &mut echo.listeners);
+    for u in echo.udp.iter_mut().filter_map(Option::take) {
+        let _ = lp.unregister(u.as_raw_fd());
     }
     // Stop reading; what is buffered is still written (for a bounded time).
     for slot in 0..MAX_CONNS {

@@ -6,19 +6,23 @@
 
 use core::time::Duration;
 use picosel::backend::AnyBackend;
-use picosel::net::{Accept, TcpListener, TcpStream};
+use picosel::net::Accept;
 use picosel::{AnyEventLoop, Events, TimerId, Token};
+use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Stream};
 use progs::ring::ByteRing;
-use progs::{cli, log_err, log_out};
+use progs::{cli, log_err};
 
 progs::entry!(server: run);
 
 const USAGE: &str = concat!(
-    "usage: time-server [--bind ADDR:PORT] [--backend select|poll|epoll] [--interval SECONDS]
+    "usage: time-server [--bind ADDR]... [--backend select|poll|epoll] [--interval SECONDS]
 
 Sends the local time (`Sun Nov 22 13:27:00 2026`) to every client on
 connect and then every interval.
-  --bind ADDR:PORT     listen address (default 127.0.0.1:8013; port 0 = any)
+  --bind ADDR          listen address, up to 4 times (default 127.0.0.1:8013):
+                       ADDR:PORT (127.0.0.1:8013, [::1]:8013; port 0 = any),
+                       unix:PATH (a socket file: a stale one is replaced, and
+                       it is removed on exit) or unix:@NAME (abstract name)
   --backend NAME       select, poll or epoll (default epoll)
   --interval SECONDS   seconds between pushes, fractions allowed (default 5)
 
@@ -29,19 +33,24 @@ connection and exits 0.
 );
 
 const MAX_CLIENTS: usize = 1000;
-const N: usize = MAX_CLIENTS + 4;
+/// Clients, listeners, the signalfd and a spare.
+const N: usize = MAX_CLIENTS + MAX_BINDS + 4;
 
 struct Client {
-    stream: TcpStream,
+    stream: Stream,
     /// A few lines of backlog; a client that lets it fill is dropped.
     out: ByteRing<256>,
     writing: bool,
 }
 
 struct Clock {
-    listener: Option<TcpListener>,
+    /// Indexed by the accept callback's token.
+    listeners: [Option<Listener>; MAX_BINDS],
     clients: [Option<Client>; MAX_CLIENTS],
 }
+
+const DEFAULT_BIND: core::net::SocketAddr =
+    core::net::SocketAddr::V4(core::net::SocketAddrV4::new(core::net::Ipv4Addr::LOCALHOST, 8013));
 
 /// One timer (the tick) and two signal handlers.
 type Loop = AnyEventLoop<Clock, N, 3>;
@@ -49,12 +58,12 @@ type Loop = AnyEventLoop<Clock, N, 3>;
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
     let Ok(args) = progs::os::args(&mut argbuf) else { return 2 };
-    let mut bind = cli::addr("--bind", "127.0.0.1:8013").ok();
+    let mut binds = Binds::new(Bind::Tcp(DEFAULT_BIND));
     let mut backend: AnyBackend<N> = AnyBackend::epoll();
     let mut interval_ms = 5000;
     let parsed = cli::parse(args.skip(1), &[], &["--bind", "--backend", "--interval"], |p| {
         match p {
-            cli::Parsed::Opt("--bind", Some(v)) => bind = Some(cli::addr("--bind", v)?),
+            cli::Parsed::Opt("--bind", Some(v)) => cli::add_bind(&mut binds, "--bind", v)?,
             cli::Parsed::Opt("--backend", Some(v)) => backend = cli::backend("--backend", v)?,
             cli::Parsed::Opt("--interval", Some(v)) => {
                 interval_ms = cli::seconds_ms("--interval", v)?
@@ -66,18 +75,16 @@ fn run() -> i32 {
     if let Err(e) = parsed {
         return cli::fail(e, USAGE);
     }
-    let Some(bind) = bind else { return 2 };
-    let listener = match TcpListener::bind(bind, 128) {
-        Ok(l) => l,
+    let listeners = match listen::bind_all(&binds, 128) {
+        Ok(ls) => ls,
         Err(e) => {
-            log_err!("time-server: cannot listen on {bind}: {e}\n");
+            log_err!("time-server: {e}\n");
             return 1;
         }
     };
     let mut lp = Loop::with_backend(backend);
     let every = Duration::from_millis(interval_ms);
-    let setup = lp
-        .register(listener.as_raw_fd(), Events::READ, on_accept, Token(0))
+    let setup = listen::watch_all(&mut lp, &listeners, on_accept)
         .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)))
         .and_then(|()| lp.add_timer(every, Some(every), on_tick, Token(0)).map(drop));
@@ -85,8 +92,8 @@ fn run() -> i32 {
         log_err!("time-server: {e}\n");
         return 1;
     }
-    log_out!("listening on {} ({})\n", listener.local_addr().unwrap_or(bind), lp.backend_name());
-    let mut clock = Clock { listener: Some(listener), clients: [const { None }; MAX_CLIENTS] };
+    listen::say_listening(&listeners, lp.backend_name());
+    let mut clock = Clock { listeners, clients: [const { None }; MAX_CLIENTS] };
     match lp.run(&mut clock) {
         Ok(()) => 0,
         Err(e) => {
@@ -107,9 +114,9 @@ fn now_line(buf: &mut [u8; 64]) -> usize {
     n + 1
 }
 
-fn on_accept(lp: &mut Loop, clock: &mut Clock, _fd: i32, _ev: Events, _t: Token) {
+fn on_accept(lp: &mut Loop, clock: &mut Clock, _fd: i32, _ev: Events, t: Token) {
     for _ in 0..32 {
-        let Some(listener) = clock.listener.as_mut() else { return };
+        let Some(Some(listener)) = clock.listeners.get_mut(t.0) else { return };
         let stream = match listener.accept() {
             Ok(Accept::Stream(s, _)) => s,
             Ok(Accept::WouldBlock) => return,
@@ -188,6 +195,7 @@ fn close(lp: &mut Loop, clock: &mut Clock, slot: usize) {
 }
 
 fn on_signal(lp: &mut Loop, clock: &mut Clock, _signo: i32, _t: Token) {
+    listen::close_all(lp, &mut clock.listeners);
     for slot in 0..MAX_CLIENTS {
         close(lp, clock, slot);
     }
