@@ -213,7 +213,9 @@ fn scripted_chat_client_prints_every_reply_20_times() {
         assert_eq!(said, format!("{nick}: hello {run}"));
         watcher.until("leave", |l| l == format!("* {nick} left"));
     }
-    assert!(started.elapsed() < Duration::from_secs(5), "20 runs took {:?}", started.elapsed());
+    if !common::under_emulation() {
+        assert!(started.elapsed() < Duration::from_secs(5), "20 runs took {:?}", started.elapsed());
+    }
 }
 
 #[test]
@@ -256,7 +258,7 @@ fn never_closing_server() -> (SocketAddr, std::sync::mpsc::Receiver<Vec<u8>>) {
 }
 
 /// Runs chat-client with `args` and `input` against a server that never
-/// closes; checks it printed the server's line, shut its side after all of
+/// closes; checks it printed the server's line (with a linger), shut its side after all of
 /// its input, and exited 0 within `linger` and a margin. Returns the time.
 fn linger_run(args: &[&str], input: &str, linger: Duration) -> Duration {
     let (addr, read) = never_closing_server();
@@ -267,7 +269,13 @@ fn linger_run(args: &[&str], input: &str, linger: Duration) -> Duration {
     let out = output_within(child, linger + Duration::from_secs(3));
     let took = started.elapsed();
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi, I never close\n");
+    // With no linger the client may be gone before the line arrives.
+    let said = String::from_utf8_lossy(&out.stdout);
+    if linger.is_zero() {
+        assert!(said.is_empty() || said == "hi, I never close\n", "{args:?}: {said:?}");
+    } else {
+        assert_eq!(said, "hi, I never close\n", "{args:?}");
+    }
     assert!(out.stderr.is_empty(), "{out:?}");
     assert!(took < linger + Duration::from_secs(1), "exited after {took:?}");
     let got = read.recv_timeout(WAIT).expect("the client never shut its side");
