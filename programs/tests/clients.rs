@@ -258,8 +258,9 @@ fn never_closing_server() -> (SocketAddr, std::sync::mpsc::Receiver<Vec<u8>>) {
 }
 
 /// Runs chat-client with `args` and `input` against a server that never
-/// closes; checks it printed the server's line (with a linger), shut its side after all of
-/// its input, and exited 0 within `linger` and a margin. Returns the time.
+/// closes; checks it printed the server's line (given a linger), shut its
+/// side after all of its input, and exited 0 within `linger` and a margin.
+/// Returns the time it took.
 fn linger_run(args: &[&str], input: &str, linger: Duration) -> Duration {
     let (addr, read) = never_closing_server();
     let mut cmd = command(&bin("chat-client"));
