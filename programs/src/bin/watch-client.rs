@@ -5,6 +5,7 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+use core::net::SocketAddr;
 use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::net::TcpStream;
@@ -18,7 +19,17 @@ const USAGE: &str = "usage: watch-client ADDR:PORT [--backend select|poll|epoll]
 
 Prints `Received: ...` for each line the server sends and exits when it
 closes the connection. A spinner turns while idle when stdout is a terminal.
+stdin is not read. Exit status: 0 when the server closed the connection
+(every line it sent is printed first, a last unterminated one included),
+1 when the connection failed (`cannot connect to ADDR: ECONNREFUSED: ...`
+on stderr, whatever stdin and stdout are) or broke, 2 for a bad command
+line.
 ";
+
+const TICK: Duration = Duration::from_millis(50);
+const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
+
+type Sel = AnySelector<(), 1>;
 
 fn run() -> i32 {
     let mut argbuf = [0u8; 4096];
@@ -46,80 +57,134 @@ fn run() -> i32 {
             return 1;
         }
     };
-    let mut sel: AnySelector<(), 1> = AnySelector::with_backend(backend);
+    let mut sel = Sel::with_backend(backend);
     if let Err(e) = sel.register(stream.as_raw_fd(), Events::BOTH, ()) {
         err!("watch-client: {e}\n");
         return 1;
     }
-    let spin = progs::os::isatty(STDOUT);
-    let mut connected = false;
-    let mut turn = 0usize;
-    let mut line = [0u8; 1024];
-    let mut len = 0usize;
-    loop {
-        let n = match sel.select(Some(Duration::from_millis(50))) {
-            Ok(n) => n,
-            Err(e) => {
-                err!("watch-client: {e}\n");
-                return 1;
-            }
-        };
-        if n == 0 || sel.next_ready().is_none() {
-            if spin {
-                out!("\r{}", ['|', '/', '-', '\\'][turn % 4]);
-                turn += 1;
-            }
-            continue;
-        }
-        if !connected {
-            if let Err(e) = stream.take_error() {
-                err!("watch-client: cannot connect to {addr}: {e}\n");
-                return 1;
-            }
-            connected = true;
-            let _ = sel.modify(stream.as_raw_fd(), Events::READ, ());
-        }
-        let mut buf = [0u8; 4096];
-        match stream.recv(&mut buf) {
-            Ok(None) => {}
-            Ok(Some(0)) => {
-                if len > 0 {
-                    print_line(spin, &line[..len]);
-                }
-                if spin {
-                    out!("\r");
-                }
-                out!("Remote end closed connection; exiting.\n");
-                return 0;
-            }
-            Ok(Some(n)) => {
-                for &b in &buf[..n] {
-                    if b == b'\n' || len == line.len() {
-                        print_line(spin, &line[..len]);
-                        len = 0;
-                        if b == b'\n' {
-                            continue;
-                        }
-                    }
-                    line[len] = b;
-                    len += 1;
-                }
-            }
-            Err(e) => {
-                err!("watch-client: {e}\n");
-                return 1;
-            }
-        }
-    }
+    Watch::new(stream, addr).serve(&mut sel)
 }
 
-fn print_line(spin: bool, line: &[u8]) {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let mut clean = [0u8; 1024];
-    let n = progs::framing::sanitize(line, &mut clean);
-    let text = core::str::from_utf8(&clean[..n]).unwrap_or("(not UTF-8)");
-    if spin {
-        out!("\r");
+struct Watch {
+    stream: TcpStream,
+    addr: SocketAddr,
+    connected: bool,
+    /// Stdout is a terminal: the spinner turns.
+    spin: bool,
+    turn: usize,
+    /// The line being received.
+    line: [u8; 1024],
+    len: usize,
+}
+
+impl Watch {
+    fn new(stream: TcpStream, addr: SocketAddr) -> Watch {
+        let spin = progs::os::isatty(STDOUT);
+        Watch { stream, addr, connected: false, spin, turn: 0, line: [0; 1024], len: 0 }
     }
-    out!("Received: {text}\n");
+
+    /// Waits and handles events until the end; returns the exit status.
+    fn serve(mut self, sel: &mut Sel) -> i32 {
+        loop {
+            let n = match sel.select(Some(TICK)) {
+                Ok(n) => n,
+                Err(e) => return self.fail(e),
+            };
+            let ready = n > 0 && sel.next_ready().is_some();
+            if !ready {
+                self.idle();
+                continue;
+            }
+            if let Some(code) = self.on_ready(sel) {
+                return code;
+            }
+        }
+    }
+
+    fn idle(&mut self) {
+        if self.spin {
+            out!("\r{}", SPINNER[self.turn % SPINNER.len()]);
+            self.turn = self.turn.wrapping_add(1);
+        }
+    }
+
+    /// The socket is ready; `Some(status)` when the program is done.
+    fn on_ready(&mut self, sel: &mut Sel) -> Option<i32> {
+        if !self.connected {
+            if let Err(e) = self.stream.take_error() {
+                return Some(self.fail(e));
+            }
+            self.connected = true;
+            let _ = sel.modify(self.stream.as_raw_fd(), Events::READ, ());
+        }
+        let mut buf = [0u8; 4096];
+        match self.stream.recv(&mut buf) {
+            Ok(None) => None,
+            Ok(Some(0)) => {
+                self.flush_partial();
+                self.clear_spinner();
+                out!("Remote end closed connection; exiting.\n");
+                Some(0)
+            }
+            Ok(Some(n)) => {
+                self.feed(buf.get(..n).unwrap_or(&[]));
+                None
+            }
+            Err(e) => {
+                self.flush_partial();
+                Some(self.fail(e))
+            }
+        }
+    }
+
+    /// Prints every complete line in `data`, keeping the rest.
+    fn feed(&mut self, data: &[u8]) {
+        for &b in data {
+            if b == b'\n' || self.len == self.line.len() {
+                self.print_line();
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            if let Some(slot) = self.line.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn flush_partial(&mut self) {
+        if self.len > 0 {
+            self.print_line();
+        }
+    }
+
+    fn print_line(&mut self) {
+        let line = self.line.get(..self.len).unwrap_or(&[]);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut clean = [0u8; 1024];
+        let n = progs::framing::sanitize(line, &mut clean);
+        let text = core::str::from_utf8(clean.get(..n).unwrap_or(&[])).unwrap_or("(not UTF-8)");
+        self.clear_spinner();
+        out!("Received: {text}\n");
+        self.len = 0;
+    }
+
+    fn clear_spinner(&self) {
+        if self.spin && self.turn > 0 {
+            out!("\r");
+        }
+    }
+
+    /// Reports a socket error (before the connection was up, the
+    /// connect's) and returns the exit status.
+    fn fail(&self, e: impl core::fmt::Display) -> i32 {
+        self.clear_spinner();
+        if self.connected {
+            err!("watch-client: {e}\n");
+        } else {
+            err!("watch-client: cannot connect to {}: {e}\n", self.addr);
+        }
+        1
+    }
 }
