@@ -232,6 +232,39 @@ pub enum Stream {
     Unix(UnixStream),
 }
 
+/// What a connected stream of either kind does on a server's hot path, so
+/// that a server can match on [`Stream`] once per event and run one
+/// specialised copy of its fast path (`match` inside each call would
+/// dispatch twice per echo and keep fewer values in registers).
+pub trait Io {
+    /// As [`Stream::recv`].
+    fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno>;
+    /// As [`Stream::send`].
+    fn send(&self, buf: &[u8]) -> Result<Option<usize>, Errno>;
+}
+
+impl Io for TcpStream {
+    #[inline(always)]
+    fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        TcpStream::recv(self, buf)
+    }
+    #[inline(always)]
+    fn send(&self, buf: &[u8]) -> Result<Option<usize>, Errno> {
+        TcpStream::send(self, buf)
+    }
+}
+
+impl Io for UnixStream {
+    #[inline(always)]
+    fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
+        UnixStream::recv(self, buf)
+    }
+    #[inline(always)]
+    fn send(&self, buf: &[u8]) -> Result<Option<usize>, Errno> {
+        UnixStream::send(self, buf)
+    }
+}
+
 impl Stream {
     /// Reads what is there, up to `buf.len()` bytes.
     #[inline]

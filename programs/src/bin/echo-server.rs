@@ -446,21 +446,46 @@ fn on_conn(lp: &mut Loop, echo: &mut Echo, _fd: i32, ev: Events, token: Token) {
     if !ev.is_readable() || echo.pool.free_len == 0 {
         return on_conn_rare(lp, echo, ev, slot);
     }
-    match c.stream.recv(&mut echo.scratch) {
-        Ok(None) => {}
-        Ok(Some(n)) if n > 0 => {
-            let Some(data) = echo.scratch.get(..n) else { return close(lp, echo, slot) };
-            match c.stream.send(data) {
-                Ok(Some(k)) if k == n => {}
-                Ok(sent) => return keep(lp, echo, slot, sent.unwrap_or(0), n),
-                Err(_) => return close(lp, echo, slot),
-            }
-        }
-        // End of stream with nothing waiting, or a read error.
-        Ok(Some(_)) | Err(_) => return close(lp, echo, slot),
+    // One match on the stream's kind, then a copy of the echo for it.
+    let done = match &c.stream {
+        Stream::Tcp(s) => echo_once(s, &mut echo.scratch),
+        Stream::Unix(s) => echo_once(s, &mut echo.scratch),
+    };
+    match done {
+        Echoed::All => {}
+        Echoed::Part(sent, n) => return keep(lp, echo, slot, sent, n),
+        Echoed::Close => return close(lp, echo, slot),
     }
     if echo.starved > 0 {
         wake_starved(lp, echo);
+    }
+}
+
+/// How [`echo_once`] went.
+enum Echoed {
+    /// Nothing to read, or all of it sent back.
+    All,
+    /// `.0` of the `.1` bytes read went back; the rest must wait.
+    Part(usize, usize),
+    /// End of stream, or an error: close.
+    Close,
+}
+
+/// Reads what is there and sends it back: the fast path of [`on_conn`].
+#[inline(always)]
+fn echo_once<S: listen::Io>(s: &S, scratch: &mut [u8]) -> Echoed {
+    match s.recv(scratch) {
+        Ok(None) => Echoed::All,
+        Ok(Some(n)) if n > 0 => {
+            let Some(data) = scratch.get(..n) else { return Echoed::Close };
+            match s.send(data) {
+                Ok(Some(k)) if k == n => Echoed::All,
+                Ok(sent) => Echoed::Part(sent.unwrap_or(0), n),
+                Err(_) => Echoed::Close,
+            }
+        }
+        // End of stream with nothing waiting, or a read error.
+        Ok(Some(_)) | Err(_) => Echoed::Close,
     }
 }
 
