@@ -4,6 +4,8 @@
 //! limit is reported once as [`Frame::TooLong`] and the rest of it, up to the
 //! next LF, is discarded: one bad line never eats the next good one. The
 //! buffer is fixed (`CAP` bytes), so memory is bounded whatever arrives.
+//! [`LineBuf`] copies what it is fed; [`LineReader`] is received into and
+//! frames in place (what chat-server uses).
 
 /// What [`LineBuf::feed`] reports.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,6 +74,166 @@ impl<const CAP: usize> LineBuf<CAP> {
     }
 }
 
+/// What [`LineReader::peek`] finds: a line (its bytes are
+/// [`LineReader::bytes`]`(start, end)`, without the line ending) or an
+/// overlong one, dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framed {
+    /// A complete line at `start..end` of the buffer.
+    Line {
+        /// First byte.
+        start: usize,
+        /// One past the last byte (a CR before the LF excluded).
+        end: usize,
+    },
+    /// A line went past the limit; it is dropped up to the next LF.
+    TooLong,
+}
+
+/// A connection's input buffer, framed in place: `recv` into
+/// [`space`](Self::space), say how much arrived with
+/// [`filled`](Self::filled), then take lines with [`peek`](Self::peek) and
+/// [`pop`](Self::pop), LF found with a slice search, no copy. The same
+/// lines and errors as [`LineBuf`] for the same bytes, however they are
+/// split (the fuzz check compares them). A peeked frame stays until popped,
+/// so a server can leave it (and everything after it) unread for now.
+pub struct LineReader<const CAP: usize> {
+    buf: [u8; CAP],
+    start: usize,
+    end: usize,
+    /// Bytes before this were searched for LF already.
+    scanned: usize,
+    discarding: bool,
+    /// Where `pop` moves `start`, and whether the rest of the line is then
+    /// being discarded.
+    next: usize,
+    next_discarding: bool,
+}
+
+impl<const CAP: usize> Default for LineReader<CAP> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const CAP: usize> LineReader<CAP> {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        LineReader {
+            buf: [0; CAP],
+            start: 0,
+            end: 0,
+            scanned: 0,
+            discarding: false,
+            next: 0,
+            next_discarding: false,
+        }
+    }
+
+    /// The free space to receive into (the unread bytes are moved to the
+    /// front first). Lines may be at most `CAP - 2` bytes for this never to
+    /// be empty while a partial line waits.
+    pub fn space(&mut self) -> &mut [u8] {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.scanned -= self.start;
+            self.start = 0;
+            self.next = 0;
+        }
+        self.buf.get_mut(self.end..).unwrap_or(&mut [])
+    }
+
+    /// `n` bytes were received into [`space`](Self::space).
+    pub fn filled(&mut self, n: usize) {
+        self.end = (self.end + n).min(CAP);
+    }
+
+    /// The bytes not consumed yet.
+    pub fn unread(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or(&[])
+    }
+
+    /// The bytes `start..end` of the buffer (a [`Framed::Line`]).
+    pub fn bytes(&self, start: usize, end: usize) -> &[u8] {
+        self.buf.get(start..end).unwrap_or(&[])
+    }
+
+    /// The next frame, with lines of at most `max` bytes (and at most
+    /// `CAP - 2`), not consumed until [`pop`](Self::pop). At end of input
+    /// (`eof`) a final line without LF counts as a line. `None`: nothing
+    /// complete yet.
+    pub fn peek(&mut self, max: usize, eof: bool) -> Option<Framed> {
+        let max = max.min(CAP.saturating_sub(2));
+        loop {
+            let hay = self.buf.get(self.scanned..self.end).unwrap_or(&[]);
+            let Some(i) = hay.iter().position(|&b| b == b'\n') else { break };
+            let lf = self.scanned + i;
+            self.scanned = lf + 1;
+            if self.discarding {
+                (self.start, self.discarding) = (lf + 1, false);
+                continue;
+            }
+            return Some(self.line(lf, lf + 1, max));
+        }
+        let pending = self.end - self.start;
+        if self.discarding {
+            (self.start, self.scanned) = (self.end, self.end);
+            return None;
+        }
+        let last_cr = self.end > self.start && self.buf.get(self.end - 1) == Some(&b'\r');
+        if pending > max + 1 || (pending == max + 1 && !last_cr) {
+            (self.next, self.next_discarding) = (self.end, true);
+            return Some(Framed::TooLong);
+        }
+        (eof && pending > 0).then(|| self.line(self.end, self.end, max))
+    }
+
+    /// The line `start..stop` (one CR before it dropped), the frame
+    /// consumed up to `next`.
+    fn line(&mut self, stop: usize, next: usize, max: usize) -> Framed {
+        let mut end = stop;
+        if end > self.start && self.buf.get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+        (self.next, self.next_discarding) = (next, false);
+        if end - self.start > max {
+            return Framed::TooLong;
+        }
+        Framed::Line { start: self.start, end }
+    }
+
+    /// Consumes the frame [`peek`](Self::peek) returned; its bytes stay
+    /// readable with [`bytes`](Self::bytes) until the next
+    /// [`space`](Self::space).
+    pub fn pop(&mut self) {
+        self.start = self.next.max(self.start).min(self.end);
+        self.scanned = self.scanned.max(self.start);
+        self.discarding = self.next_discarding;
+        self.next_discarding = false;
+    }
+
+    /// Replaces the contents with `parts` (cut at `CAP` bytes): a server
+    /// reuses the buffer of a client it no longer reads from for its last
+    /// output. Read them with [`unread`](Self::unread) and
+    /// [`consume`](Self::consume).
+    pub fn replace(&mut self, parts: &[&[u8]]) {
+        let mut n = 0;
+        for part in parts {
+            let take = part.len().min(CAP - n);
+            self.buf[n..n + take].copy_from_slice(&part[..take]);
+            n += take;
+        }
+        (self.start, self.end, self.scanned, self.next) = (0, n, n, 0);
+        self.discarding = false;
+    }
+
+    /// Drops the first `n` unread bytes.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+}
+
 /// Copies `line` into `out` as safe text: control characters other than
 /// TAB (C0, DEL, and the C1 range U+0080-U+009F, which some terminals also
 /// obey) become `?`, and so does every byte that is not part of valid
@@ -130,6 +292,34 @@ pub fn check_framing(data: &[u8]) {
     lb.feed(&stream[start..], max, |fr| pieces.push(fr));
     assert!(whole.same(&pieces), "split changed the framing");
     assert!(whole.max_line <= max.min(64));
+    let mut framed = Recorder::default();
+    let mut lr = LineReader::<65>::new();
+    let mut start = 0;
+    for cut in cuts.points(stream.len()).chain(core::iter::once(stream.len())) {
+        read_into(&mut lr, &stream[start..cut], max, &mut framed);
+        start = cut;
+    }
+    assert!(whole.same(&framed), "LineReader framed unlike LineBuf");
+}
+
+/// Feeds `data` to `lr` as a server would (`recv` into its free space, then
+/// every complete frame), recording the frames.
+fn read_into(lr: &mut LineReader<65>, mut data: &[u8], max: usize, rec: &mut Recorder) {
+    while !data.is_empty() {
+        let space = lr.space();
+        let n = space.len().min(data.len());
+        assert!(n > 0, "no room for input");
+        space[..n].copy_from_slice(&data[..n]);
+        lr.filled(n);
+        data = &data[n..];
+        while let Some(f) = lr.peek(max, false) {
+            lr.pop();
+            match f {
+                Framed::Line { start, end } => rec.push(Frame::Line(lr.bytes(start, end))),
+                Framed::TooLong => rec.push(Frame::TooLong),
+            }
+        }
+    }
 }
 
 /// What [`sanitize`] promises, for any line of up to 64 bytes: valid UTF-8,
