@@ -169,11 +169,12 @@ impl<const CAP: usize> LineReader<CAP> {
             let hay = self.buf.get(self.scanned..self.end).unwrap_or(&[]);
             let Some(i) = hay.iter().position(|&b| b == b'\n') else { break };
             let lf = self.scanned + i;
-            self.scanned = lf + 1;
             if self.discarding {
-                (self.start, self.discarding) = (lf + 1, false);
+                (self.start, self.scanned, self.discarding) = (lf + 1, lf + 1, false);
                 continue;
             }
+            // `scanned` stays before this LF: peeking again finds it again.
+            self.scanned = lf;
             return Some(self.line(lf, lf + 1, max));
         }
         let pending = self.end - self.start;
@@ -313,6 +314,7 @@ fn read_into(lr: &mut LineReader<65>, mut data: &[u8], max: usize, rec: &mut Rec
         lr.filled(n);
         data = &data[n..];
         while let Some(f) = lr.peek(max, false) {
+            assert_eq!(lr.peek(max, false), Some(f), "peeking twice differs");
             lr.pop();
             match f {
                 Framed::Line { start, end } => rec.push(Frame::Line(lr.bytes(start, end))),
