@@ -242,6 +242,11 @@ impl<const CAP: usize> LineReader<CAP> {
 /// always valid UTF-8. Never longer than `line`; returns the bytes written
 /// (at most `out.len()`, ending at a character boundary).
 pub fn sanitize(line: &[u8], out: &mut [u8]) -> usize {
+    // Printable ASCII, the usual case, is copied as it is.
+    if line.len() <= out.len() && line.iter().all(|&b| (b' '..=b'~').contains(&b) || b == b'\t') {
+        out[..line.len()].copy_from_slice(line);
+        return line.len();
+    }
     let mut n = 0;
     let mut rest = line;
     while !rest.is_empty() {

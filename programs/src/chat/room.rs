@@ -381,14 +381,21 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     if chat.log.behind(&c.cursor).is_none_or(|b| b > chat.hard_limit) {
         return drop_slow(lp, chat, slot, Why::Behind);
     }
+    let tail = chat.log.tail().seq;
     for _ in 0..64 {
-        let run = chat.log.next_run(&mut c.cursor, slot as u16);
+        let run = match c.cursor.seq < tail {
+            true => chat.log.next_run(&mut c.cursor, slot as u16),
+            false => &[],
+        };
         if run.is_empty() {
             if c.state == State::Closing {
                 return finish(lp, chat, slot);
             }
-            c.writing = false;
-            return set_interest(lp, c, slot);
+            if c.writing {
+                c.writing = false;
+                set_interest(lp, c, slot);
+            }
+            return;
         }
         match c.stream.send(run) {
             Ok(Some(n)) => {
