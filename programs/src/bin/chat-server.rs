@@ -60,6 +60,8 @@ server exits 0; a second signal stops it at once.
     progs::server_signals_help!()
 );
 
+const LISTEN_BACKLOG: i32 = 1024;
+
 /// What the command line sets.
 struct Config {
     bind: Option<core::net::SocketAddr>,
@@ -119,7 +121,10 @@ fn run() -> i32 {
         return code;
     }
     let Some(bind) = cfg.bind else { return 2 };
-    let listener = match TcpListener::bind(bind, 128) {
+    // A burst of connects waits in the listen queue while a pass runs (a
+    // join batch is sent to everyone): a queue that overflows costs the
+    // client a 1 s SYN retry. The kernel caps it at net.core.somaxconn.
+    let listener = match TcpListener::bind(bind, LISTEN_BACKLOG) {
         Ok(l) => l,
         Err(e) => {
             log_err!("chat-server: cannot listen on {bind}: {e}\n");
