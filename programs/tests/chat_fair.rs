@@ -257,3 +257,52 @@ fn nicks_ignore_case_and_never_look_like_an_address() {
     b.send("a\tb\x01c\n");
     assert_eq!(a.until("chat", is_chat), "bob2: a\tb?c");
 }
+
+/// Issue 13: flooders that do not read themselves (each is owed the
+/// other's lines) cannot hold the room up for good: the stall timeout
+/// drops them, room frees, and the others chat on.
+#[test]
+fn flooders_that_do_not_read_are_dropped_and_the_room_goes_on() {
+    let s = server(&["--stall-timeout", "1"]);
+    let (mut reader, _) = join(&s);
+    let (a, anick) = join(&s);
+    let (b, bnick) = join(&s);
+    saw_joins(&mut reader, &[&anick, &bnick]);
+    let mut feeders = Vec::new();
+    for p in [&a, &b] {
+        set_buf(&p.stream, libc::SO_RCVBUF, 4096);
+        let mut w = p.stream.try_clone().unwrap();
+        let batch: String = (0..3000).map(|i| format!("{i} {}\n", "w".repeat(200))).collect();
+        // The server may close them before they are done: errors are fine.
+        feeders.push(std::thread::spawn(move || drop(w.write_all(batch.as_bytes()))));
+    }
+    let mut gone = 0;
+    while gone < 2 {
+        let l = reader.line().expect("the reader was closed");
+        if l == format!("* {anick} was disconnected (not reading)")
+            || l == format!("* {bnick} was disconnected (not reading)")
+        {
+            gone += 1;
+        }
+    }
+    reader.send("/who\n");
+    assert!(reader.until("who", |l| l.starts_with("* online")).starts_with("* online (1):"));
+    let (mut d, _) = join(&s);
+    reader.send("after the flood\n");
+    assert!(d.until("chat", is_chat).ends_with(": after the flood"));
+    for f in feeders {
+        f.join().unwrap();
+    }
+}
+
+/// Both slow-consumer limits are in `--help`.
+#[test]
+fn help_shows_the_soft_and_hard_limits() {
+    let out = common::command(&bin("chat-server")).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.contains("--stall-timeout SECONDS") && text.contains("--hard-limit BYTES"),
+        "{text}"
+    );
+}

@@ -451,7 +451,8 @@ pub fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize, why: Why) {
     let Some(c) = clients.get_mut(slot).and_then(Option::as_mut) else { return };
     // A line it was in the middle of is completed (from the log, or with
     // a bare newline if the log lost it); the notice follows.
-    let rest = log.rest_of_message(&c.cursor).unwrap_or(b"\n");
+    let lost: &[u8] = if c.cursor.off > 0 { b"\n" } else { b"" };
+    let rest = log.rest_of_message(&c.cursor).unwrap_or(lost);
     c.input.replace(&[rest]);
     c.why = Some(why);
     let mut others = [0u8; NICK_CAP + 48];
