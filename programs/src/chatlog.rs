@@ -18,6 +18,9 @@ pub const NONE: u16 = u16::MAX;
 #[derive(Clone, Copy, Default)]
 struct Entry {
     start: u64,
+    /// Only for readers that came at or before this point (see
+    /// [`Log::next_run_for`]); `u64::MAX`: for every reader.
+    since: u64,
     len: u16,
     to: u16,
     except: u16,
@@ -55,7 +58,7 @@ impl<const P: usize, const E: usize> Log<P, E> {
     pub const fn new() -> Self {
         Log {
             payload: [0; P],
-            entries: [Entry { start: 0, len: 0, to: 0, except: 0 }; E],
+            entries: [Entry { start: 0, since: u64::MAX, len: 0, to: 0, except: 0 }; E],
             first: 0,
             next: 0,
             end: 0,
@@ -129,7 +132,7 @@ impl<const P: usize, const E: usize> Log<P, E> {
         let Some(dst) = self.payload.get_mut(at..at + max) else { return false };
         let len = fill(dst).min(max);
         if let Some(slot) = self.entries.get_mut((self.next % E as u64) as usize) {
-            *slot = Entry { start, len: len as u16, to, except };
+            *slot = Entry { start, since: u64::MAX, len: len as u16, to, except };
         }
         self.next += 1;
         self.end = start + len as u64;
@@ -183,8 +186,23 @@ impl<const P: usize, const E: usize> Log<P, E> {
         self.payload.get(at..at + usize::from(e.len.saturating_sub(cur.off)))
     }
 
-    fn due(e: &Entry, reader: u16) -> bool {
-        (e.to == ALL && e.except != reader) || (e.to == reader && e.to != ALL)
+    /// Appends a message to everyone (`except` one) who came at or before
+    /// `since` (a [`tail`](Self::tail) sequence number a reader noted when
+    /// it came; see [`next_run_for`](Self::next_run_for)): e.g. a join
+    /// notice that goes out late, not to those who came after.
+    pub fn append_since(&mut self, except: u16, since: u64, bytes: &[u8]) -> bool {
+        let ok = self.append(ALL, except, bytes);
+        if let Some(e) = ok
+            .then(|| self.next - 1)
+            .and_then(|seq| self.entries.get_mut((seq % E.max(1) as u64) as usize))
+        {
+            e.since = since;
+        }
+        ok
+    }
+
+    fn due(e: &Entry, reader: u16, came: u64) -> bool {
+        ((e.to == ALL && e.except != reader) || (e.to == reader && e.to != ALL)) && came <= e.since
     }
 
     /// True when `cur` has fallen out of the log (messages were lost).
@@ -195,8 +213,15 @@ impl<const P: usize, const E: usize> Log<P, E> {
     /// Moves `cur` past messages not addressed to `reader` and returns the
     /// longest contiguous run of bytes due to it (empty when caught up).
     pub fn next_run(&self, cur: &mut Cursor, reader: u16) -> &[u8] {
+        self.next_run_for(cur, reader, 0)
+    }
+
+    /// [`next_run`](Self::next_run) for a reader that came at `came` (the
+    /// [`tail`](Self::tail) sequence number then): messages appended
+    /// [`append_since`](Self::append_since) an earlier point are skipped.
+    pub fn next_run_for(&self, cur: &mut Cursor, reader: u16, came: u64) -> &[u8] {
         while let Some(e) = self.entry(cur.seq) {
-            if Self::due(&e, reader) && cur.off < e.len {
+            if Self::due(&e, reader, came) && cur.off < e.len {
                 break;
             }
             cur.seq += 1;
@@ -207,7 +232,7 @@ impl<const P: usize, const E: usize> Log<P, E> {
         let mut stop = first.start + u64::from(first.len);
         let mut seq = cur.seq + 1;
         while let Some(e) = self.entry(seq) {
-            if !Self::due(&e, reader) || e.start != stop {
+            if !Self::due(&e, reader, came) || e.start != stop {
                 break;
             }
             stop += u64::from(e.len);

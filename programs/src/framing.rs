@@ -99,15 +99,26 @@ pub enum Framed {
 /// so a server can leave it (and everything after it) unread for now.
 pub struct LineReader<const CAP: usize> {
     buf: [u8; CAP],
-    start: usize,
-    end: usize,
+    /// Offsets into `buf` (u16: a buffer per connection stays small; `CAP`
+    /// is at most 65535).
+    start: u16,
+    end: u16,
     /// Bytes before this were searched for LF already.
-    scanned: usize,
+    scanned: u16,
     discarding: bool,
-    /// Where `pop` moves `start`, and whether the rest of the line is then
-    /// being discarded.
-    next: usize,
-    next_discarding: bool,
+    /// What `pop` consumes: the frame `peek` returned.
+    peeked: Peeked,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Peeked {
+    Nothing,
+    /// A line up to the LF at `scanned`.
+    ToLf,
+    /// Everything buffered: a final line at end of input.
+    All,
+    /// Everything buffered, and the rest of the line up to the next LF.
+    AllAndDiscard,
 }
 
 impl<const CAP: usize> Default for LineReader<CAP> {
@@ -117,41 +128,51 @@ impl<const CAP: usize> Default for LineReader<CAP> {
 }
 
 impl<const CAP: usize> LineReader<CAP> {
+    const FITS: () = assert!(CAP <= u16::MAX as usize, "a LineReader holds at most 65535 bytes");
+
     /// An empty buffer.
     pub const fn new() -> Self {
+        let () = Self::FITS;
         LineReader {
             buf: [0; CAP],
             start: 0,
             end: 0,
             scanned: 0,
             discarding: false,
-            next: 0,
-            next_discarding: false,
+            peeked: Peeked::Nothing,
         }
+    }
+
+    fn range(&self) -> (usize, usize, usize) {
+        (usize::from(self.start), usize::from(self.end), usize::from(self.scanned))
+    }
+
+    fn set(&mut self, start: usize, end: usize, scanned: usize) {
+        (self.start, self.end, self.scanned) = (start as u16, end as u16, scanned as u16);
     }
 
     /// The free space to receive into (the unread bytes are moved to the
     /// front first). Lines may be at most `CAP - 2` bytes for this never to
     /// be empty while a partial line waits.
     pub fn space(&mut self) -> &mut [u8] {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.scanned -= self.start;
-            self.start = 0;
-            self.next = 0;
+        let (start, end, scanned) = self.range();
+        if start > 0 {
+            self.buf.copy_within(start..end, 0);
+            self.set(0, end - start, scanned - start);
+            self.peeked = Peeked::Nothing;
         }
-        self.buf.get_mut(self.end..).unwrap_or(&mut [])
+        self.buf.get_mut(end - start..).unwrap_or(&mut [])
     }
 
     /// `n` bytes were received into [`space`](Self::space).
     pub fn filled(&mut self, n: usize) {
-        self.end = (self.end + n).min(CAP);
+        self.end = (usize::from(self.end) + n).min(CAP) as u16;
     }
 
     /// The bytes not consumed yet.
     pub fn unread(&self) -> &[u8] {
-        self.buf.get(self.start..self.end).unwrap_or(&[])
+        let (start, end, _) = self.range();
+        self.buf.get(start..end).unwrap_or(&[])
     }
 
     /// The bytes `start..end` of the buffer (a [`Framed::Line`]).
@@ -165,53 +186,62 @@ impl<const CAP: usize> LineReader<CAP> {
     /// complete yet.
     pub fn peek(&mut self, max: usize, eof: bool) -> Option<Framed> {
         let max = max.min(CAP.saturating_sub(2));
-        loop {
-            let hay = self.buf.get(self.scanned..self.end).unwrap_or(&[]);
-            let Some(i) = hay.iter().position(|&b| b == b'\n') else { break };
-            let lf = self.scanned + i;
+        let (mut start, end, mut scanned) = self.range();
+        while let Some(i) =
+            self.buf.get(scanned..end).and_then(|h| h.iter().position(|&b| b == b'\n'))
+        {
+            let lf = scanned + i;
             if self.discarding {
-                (self.start, self.scanned, self.discarding) = (lf + 1, lf + 1, false);
+                (start, scanned, self.discarding) = (lf + 1, lf + 1, false);
                 continue;
             }
-            // `scanned` stays before this LF: peeking again finds it again.
-            self.scanned = lf;
-            return Some(self.line(lf, lf + 1, max));
+            // `scanned` stays at this LF: peeking again finds it again.
+            self.set(start, end, lf);
+            self.peeked = Peeked::ToLf;
+            return Some(self.line(start, lf, max));
         }
-        let pending = self.end - self.start;
         if self.discarding {
-            (self.start, self.scanned) = (self.end, self.end);
+            self.set(end, end, end);
             return None;
         }
-        let last_cr = self.end > self.start && self.buf.get(self.end - 1) == Some(&b'\r');
+        self.set(start, end, end);
+        let pending = end - start;
+        let last_cr = end > start && self.buf.get(end - 1) == Some(&b'\r');
         if pending > max + 1 || (pending == max + 1 && !last_cr) {
-            (self.next, self.next_discarding) = (self.end, true);
+            self.peeked = Peeked::AllAndDiscard;
             return Some(Framed::TooLong);
         }
-        (eof && pending > 0).then(|| self.line(self.end, self.end, max))
+        let last = (eof && pending > 0).then(|| self.line(start, end, max));
+        self.peeked = if last.is_some() { Peeked::All } else { Peeked::Nothing };
+        last
     }
 
-    /// The line `start..stop` (one CR before it dropped), the frame
-    /// consumed up to `next`.
-    fn line(&mut self, stop: usize, next: usize, max: usize) -> Framed {
+    /// The line `start..stop`, one CR before `stop` dropped.
+    fn line(&self, start: usize, stop: usize, max: usize) -> Framed {
         let mut end = stop;
-        if end > self.start && self.buf.get(end - 1) == Some(&b'\r') {
+        if end > start && self.buf.get(end - 1) == Some(&b'\r') {
             end -= 1;
         }
-        (self.next, self.next_discarding) = (next, false);
-        if end - self.start > max {
+        if end - start > max {
             return Framed::TooLong;
         }
-        Framed::Line { start: self.start, end }
+        Framed::Line { start, end }
     }
 
     /// Consumes the frame [`peek`](Self::peek) returned; its bytes stay
     /// readable with [`bytes`](Self::bytes) until the next
     /// [`space`](Self::space).
     pub fn pop(&mut self) {
-        self.start = self.next.max(self.start).min(self.end);
-        self.scanned = self.scanned.max(self.start);
-        self.discarding = self.next_discarding;
-        self.next_discarding = false;
+        let (_, end, scanned) = self.range();
+        match core::mem::replace(&mut self.peeked, Peeked::Nothing) {
+            Peeked::Nothing => {}
+            Peeked::ToLf => self.set((scanned + 1).min(end), end, (scanned + 1).min(end)),
+            Peeked::All => self.set(end, end, end),
+            Peeked::AllAndDiscard => {
+                self.set(end, end, end);
+                self.discarding = true;
+            }
+        }
     }
 
     /// Replaces the contents with `parts` (cut at `CAP` bytes): a server
@@ -225,13 +255,13 @@ impl<const CAP: usize> LineReader<CAP> {
             self.buf[n..n + take].copy_from_slice(&part[..take]);
             n += take;
         }
-        (self.start, self.end, self.scanned, self.next) = (0, n, n, 0);
-        self.discarding = false;
+        self.set(0, n, n);
+        (self.discarding, self.peeked) = (false, Peeked::Nothing);
     }
 
     /// Drops the first `n` unread bytes.
     pub fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
+        self.start = (usize::from(self.start) + n).min(usize::from(self.end)) as u16;
     }
 }
 

@@ -258,12 +258,14 @@ fn nicks_ignore_case_and_never_look_like_an_address() {
     assert_eq!(a.until("chat", is_chat), "bob2: a\tb?c");
 }
 
-/// Issue 13: flooders that do not read themselves (each is owed the
-/// other's lines) cannot hold the room up for good: the stall timeout
-/// drops them, room frees, and the others chat on.
+/// Issue 13: flooders that do not read themselves cannot hold the room up
+/// for good: the stall timeout drops them, room frees, and the others chat
+/// on. (With `--echo-self` each is owed its own lines as well as the
+/// other's, so both surely fall behind; a flooder that is owed nothing it
+/// cannot take is not dropped, it just floods at the readers' pace.)
 #[test]
 fn flooders_that_do_not_read_are_dropped_and_the_room_goes_on() {
-    let s = server(&["--stall-timeout", "1"]);
+    let s = server(&["--stall-timeout", "1", "--echo-self"]);
     let (mut reader, _) = join(&s);
     let (a, anick) = join(&s);
     let (b, bnick) = join(&s);
@@ -305,4 +307,23 @@ fn help_shows_the_soft_and_hard_limits() {
         text.contains("--stall-timeout SECONDS") && text.contains("--hard-limit BYTES"),
         "{text}"
     );
+}
+
+/// Join notices that go out late, in a batch, still go only to those who
+/// were there before: a newcomer never hears of the ones who came before
+/// it, and hears from nobody before hearing that they joined.
+#[test]
+fn batched_join_notices_go_only_to_those_already_there() {
+    let s = server(&[]);
+    let (mut a, anick) = join(&s);
+    let (mut b, bnick) = join(&s); // within a's batch, most likely
+    b.send("hello\n");
+    assert_eq!(a.line().unwrap(), format!("* {bnick} joined"));
+    assert_eq!(a.line().unwrap(), format!("{bnick}: hello"));
+    a.send("/who\n");
+    a.until("who", |l| l.starts_with("* online"));
+    let (mut c, _) = join(&s);
+    c.send("/who\n");
+    let who = c.line().unwrap();
+    assert!(who.starts_with("* online (3):") && who.contains(&anick), "{who}");
 }

@@ -208,6 +208,7 @@ fn admit(
     chat.clients[slot] = Some(Client {
         stream,
         cursor: chat.log.tail(),
+        came: chat.log.tail().seq,
         input: LineReader::new(),
         nick,
         nick_len,

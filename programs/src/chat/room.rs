@@ -77,6 +77,9 @@ pub struct Client {
     pub dirty: bool,
     /// Its join notice has not gone out yet.
     pub join_pending: bool,
+    /// The log's tail when it came: join notices of those who came earlier
+    /// (announced late, in a batch) are not for it.
+    pub came: u64,
     /// Its index in `Chat::live`.
     pub live_ix: u16,
     /// Open or closing: when its socket last took output, or it started
@@ -323,11 +326,30 @@ fn resume(lp: &mut Loop, chat: &mut Chat) {
 /// The after-pass hook: sends the clients that are owed something what the
 /// log holds for them (everyone after a broadcast, else only those sent
 /// something of their own), then lets paused senders go on if there is
-/// room. Clients waiting for WRITE readiness are left to it.
+/// room, and sends what they posted. Clients waiting for WRITE readiness
+/// are left to it. Nothing posted is left unsent at the end: no event may
+/// come to send it later.
 pub fn flush_all(lp: &mut Loop, chat: &mut Chat) {
     chat.now = lp.now_ms();
+    flush_owed(lp, chat);
     for _ in 0..16 {
-        if !chat.bcast && chat.dirty_len == 0 && chat.paused == 0 {
+        if chat.paused == 0 {
+            return;
+        }
+        let before = chat.log.tail().seq;
+        resume(lp, chat);
+        if chat.log.tail().seq == before {
+            return;
+        }
+        flush_owed(lp, chat);
+    }
+}
+
+/// Flushes the clients owed something, again while flushing posts more
+/// (a leave or a disconnection notice; each client posts those once).
+fn flush_owed(lp: &mut Loop, chat: &mut Chat) {
+    for _ in 0..MAX_CLIENTS {
+        if !chat.bcast && chat.dirty_len == 0 {
             return;
         }
         let (all, dirty_len) = (chat.bcast, chat.dirty_len);
@@ -344,13 +366,6 @@ pub fn flush_all(lp: &mut Loop, chat: &mut Chat) {
         }
         if all {
             flush_live(lp, chat);
-        }
-        if chat.paused > 0 {
-            let before = chat.log.tail().seq;
-            resume(lp, chat);
-            if chat.log.tail().seq == before && !chat.bcast && chat.dirty_len == 0 {
-                return;
-            }
         }
     }
 }
@@ -384,7 +399,7 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     let tail = chat.log.tail().seq;
     for _ in 0..64 {
         let run = match c.cursor.seq < tail {
-            true => chat.log.next_run(&mut c.cursor, slot as u16),
+            true => chat.log.next_run_for(&mut c.cursor, slot as u16, c.came),
             false => &[],
         };
         if run.is_empty() {
@@ -660,7 +675,9 @@ pub fn announce_joins(lp: &mut Loop, chat: &mut Chat) {
         c.join_pending = false;
         let mut buf = [0u8; NICK_CAP + 16];
         let n = progs::fmt::format_into(&mut buf, format_args!("* {} joined\n", c.nick())).len();
-        post(chat, ALL, slot as u16, &buf[..n]);
+        let came = c.came;
+        owed(chat, ALL);
+        chat.log.append_since(slot as u16, came, &buf[..n]);
     }
     chat.joins_len = 0;
 }
