@@ -42,7 +42,9 @@ A chat room: every line a client sends goes to every other client as
                      soft limit: a client owed output that takes none of it
                      for this long is disconnected, 1-3600 (default 10)
   --hard-limit BYTES hard limit: a client further behind than this is
-                     disconnected at once, 16384-65536 (default 65536)
+                     disconnected at once, 16384-65536 (default 65536);
+                     senders are paused 8 KiB short of it, so only the
+                     server's own notices can push a client past it
 
 Fair under floods: output goes through one shared 64 KiB log. When it is
 full (the next line would push out one a client in the room has not been
