@@ -100,6 +100,9 @@ FULL = {
     ],
     "chat": {"receivers": 100, "senders": 10, "lines": 1000},
     "instr": {"conns": 10, "messages": 10_000, "python_messages": 2_000},
+    # The interactive chat: each sender waits for its line to come back to
+    # every listener before the next (--window 1).
+    "instr_chat": {"receivers": 20, "senders": 2, "lines": 1000, "python_lines": 200},
     "idle": {"conns": 1000, "seconds": 10},
     "fds": {"counts": [10, 100, 1000, 10000], "active": 4, "seconds": 3, "rounds": 3},
     # (P pairs, A active) points; E1 < E2 events for each differential.
@@ -116,6 +119,7 @@ QUICK = {
     ],
     "chat": {"receivers": 50, "senders": 5, "lines": 300},
     "instr": {"conns": 10, "messages": 1_000, "python_messages": 300},
+    "instr_chat": {"receivers": 20, "senders": 2, "lines": 300, "python_lines": 100},
     "idle": {"conns": 1000, "seconds": 2},
     "fds": {"counts": [10, 100, 1000, 10000], "active": 4, "seconds": 1, "rounds": 1},
     "chain": {"points": [[1000, 100], [100, 1]], "callgrind": [5_000, 25_000], "strace": [2_000, 10_000]},
@@ -444,6 +448,56 @@ def measure_instructions(servers, cfg):
         except (Failed, OSError) as e:
             note(f"instructions, {name}: {e}")
     return res
+
+
+def measure_chat_instructions(servers, cfg):
+    """User-space instructions per delivered line in an interactive chat
+    under callgrind: every sender waits for its line to reach every other
+    client before it sends the next (loadgen --window 1); runs of L and 2L
+    lines per sender, so that start-up, the joins and shutdown cancel out."""
+    res = {}
+    for name, cmd in servers.items():
+        n = cfg["python_lines"] if cmd[0] == PY else cfg["lines"]
+        totals, deliveries = [], []
+        try:
+            for lines in (n, 2 * n):
+                fd, out = tempfile.mkstemp(prefix="callgrind-", suffix=".out")
+                os.close(fd)
+                s = Server(cmd, wrap=("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "-q"),
+                           timeout=120)
+                try:
+                    g = loadgen("chat", "--addr", s.addr, "--receivers", cfg["receivers"], "--senders",
+                                cfg["senders"], "--lines", lines, "--window", 1, "--seconds", 500, timeout=560)
+                finally:
+                    s.stop(wait=60)
+                totals.append(callgrind_total(out))
+                deliveries.append(g["deliveries"])
+                os.unlink(out)
+            per = (totals[1] - totals[0]) / (deliveries[1] - deliveries[0])
+            res[name] = {"per_delivery": per, "lines": n}
+            print(f"  callgrind, interactive chat: {name}: {per:,.0f} instructions/delivery", flush=True)
+        except (Failed, OSError) as e:
+            note(f"chat instructions, {name}: {e}")
+    return res
+
+
+def chat_instructions_section(ins, ic, base):
+    """The report's section on the interactive chat under callgrind."""
+    if ic is None:
+        return []
+    L = ["## User-space instructions per delivered chat line, interactive (callgrind)", "",
+         f"{ic['receivers']} listeners and {ic['senders']} senders; each sender waits until its line has reached "
+         "every other client before sending the next (`loadgen chat --window 1`), so every pass of the server "
+         f"relays about one line. Runs of L and 2L lines per sender (L = {ic['lines']:,}, {ic['python_lines']:,} "
+         "for Python); instructions per delivered line = difference of the totals / difference of the deliveries.",
+         ""]
+    if not ins:
+        return L + ["No results.", ""]
+    pi = ins.get(base, {}).get("per_delivery")
+    L += ["| server | instructions / delivered line | ÷ picosel |", "|---|---:|---:|"]
+    for name, r in ins.items():
+        L.append(f"| {name} | {r['per_delivery']:,.0f} | {ratio(r['per_delivery'], pi)} |")
+    return L + [""]
 
 
 def chain_run(cmd, wrap, p, a, e):
@@ -914,6 +968,8 @@ def glance(cfg, res, base):
     rows.append(("chat: server CPU per delivery", {n: med(v, "cpu_per_m") for n, v in res["chat"].items()}))
     rows.append(("chat: deliveries/s", {n: med(v, "rate") for n, v in res["chat"].items()}))
     rows.append(("user-space instructions per echoed message", {n: v["per_msg"] for n, v in res["instr"].items()}))
+    rows.append(("user-space instructions per delivered line, interactive chat",
+                 {n: v["per_delivery"] for n, v in res.get("instr_chat", {}).items()}))
     rows.append((f"RSS with {cfg['idle']['conns']:,} idle echo connections",
                  {n: v["rss"] for n, v in res["idle_echo"].items()}))
     rows.append((f"RSS with {cfg['idle']['conns']:,} chat clients", {n: v["rss"] for n, v in res["idle_chat"].items()}))
@@ -1068,6 +1124,8 @@ def write_report(cfg, res, quick, stand_in, elapsed, nofile):
         L.append("No results.")
     L.append("")
 
+    L += chat_instructions_section(res.get("instr_chat", {}), cfg.get("instr_chat"), base)
+
     L += chain_section(cfg["chain"], res["chain"], v)
 
     ic = cfg["idle"]
@@ -1156,7 +1214,7 @@ def main():
                  for n, c in CHAIN_PROGRAMS.items()}
     else:
         chain = dict(CHAIN_PROGRAMS)
-    echo_parts, chat_parts = parts & {"echo", "instr", "idle"}, parts & {"chat", "idle"}
+    echo_parts, chat_parts = parts & {"echo", "instr", "idle"}, parts & {"chat", "instr", "idle"}
     echo = probe("echo", {n: c for n, c in echo.items() if available(f"echo, {n}", c)}) if echo_parts else {}
     chat = probe("chat", {n: c for n, c in chat.items() if available(f"chat, {n}", c)}) if chat_parts else {}
     backends = {b: c for b, c in backends.items() if available(f"fds, picosel {b}", c)} if "fds" in parts else {}
@@ -1173,7 +1231,7 @@ def main():
             chain_tools.add(tool)
 
     started = time.time()
-    res = {"echo": [{} for _ in cfg["echo"]], "chat": {}, "instr": {}, "idle_echo": {}, "idle_chat": {},
+    res = {"echo": [{} for _ in cfg["echo"]], "chat": {}, "instr": {}, "instr_chat": {}, "idle_echo": {}, "idle_chat": {},
            "fds": {}, "fd_backends": list(backends), "chain": {}}
     if "echo" in parts:
         for i, load in enumerate(cfg["echo"]):
@@ -1185,6 +1243,7 @@ def main():
     if "instr" in parts:
         print("instructions (callgrind) ...", flush=True)
         res["instr"] = measure_instructions(echo, cfg["instr"])
+        res["instr_chat"] = measure_chat_instructions(chat, cfg["instr_chat"])
     if "idle" in parts:
         print("idle ...", flush=True)
         res["idle_echo"] = measure_idle(echo, cfg["idle"]["conns"], cfg["idle"]["seconds"], "echo")

@@ -5,9 +5,10 @@
 //! A message is addressed to everyone (optionally except one client) or to
 //! one client. A client's cursor walks the log; [`Log::next_run`] returns
 //! the longest contiguous run of bytes due to it, to hand to one `send`.
-//! When an append must evict messages that a client has not received yet,
-//! [`Log::evicts`] says so first: that client stopped reading, and the
-//! server disconnects it instead of making anyone wait.
+//! [`Log::fits`] says whether more messages fit without evicting what the
+//! slowest client has not received yet (the server then stops reading
+//! from the senders until it does); [`Log::behind`] says how far behind a
+//! client is, and [`Log::lost`] whether it fell out of the log.
 
 /// Addressed to every client.
 pub const ALL: u16 = u16::MAX;
@@ -17,6 +18,9 @@ pub const NONE: u16 = u16::MAX;
 #[derive(Clone, Copy, Default)]
 struct Entry {
     start: u64,
+    /// Only for readers that came at or before this point (see
+    /// [`Log::next_run_for`]); `u64::MAX`: for every reader.
+    since: u64,
     len: u16,
     to: u16,
     except: u16,
@@ -54,7 +58,7 @@ impl<const P: usize, const E: usize> Log<P, E> {
     pub const fn new() -> Self {
         Log {
             payload: [0; P],
-            entries: [Entry { start: 0, len: 0, to: 0, except: 0 }; E],
+            entries: [Entry { start: 0, since: u64::MAX, len: 0, to: 0, except: 0 }; E],
             first: 0,
             next: 0,
             end: 0,
@@ -102,26 +106,103 @@ impl<const P: usize, const E: usize> Log<P, E> {
     /// [`NONE`]), evicting the oldest as needed. Messages longer than the
     /// log, or than 65535 bytes, are refused (false).
     pub fn append(&mut self, to: u16, except: u16, bytes: &[u8]) -> bool {
-        if P == 0 || E == 0 || bytes.len() > P || bytes.len() > usize::from(u16::MAX) {
+        self.append_with(to, except, bytes.len(), |dst| {
+            dst.copy_from_slice(bytes);
+            bytes.len()
+        })
+    }
+
+    /// Appends a message of at most `max` bytes written in place by `fill`,
+    /// which gets exactly `max` bytes and returns how many it used (no
+    /// copy through a buffer of the caller's). Room is made for `max`
+    /// bytes, as [`append`](Self::append) would for a message that long.
+    pub fn append_with(
+        &mut self,
+        to: u16,
+        except: u16,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> bool {
+        if P == 0 || E == 0 || max > P || max > usize::from(u16::MAX) {
             return false;
         }
-        self.first = self.evicts(bytes.len());
-        let start = self.place(bytes.len());
+        self.first = self.evicts(max);
+        let start = self.place(max);
         let at = (start % P as u64) as usize;
-        match self.payload.get_mut(at..at + bytes.len()) {
-            Some(dst) => dst.copy_from_slice(bytes),
-            None => return false,
-        }
+        let Some(dst) = self.payload.get_mut(at..at + max) else { return false };
+        let len = fill(dst).min(max);
         if let Some(slot) = self.entries.get_mut((self.next % E as u64) as usize) {
-            *slot = Entry { start, len: bytes.len() as u16, to, except };
+            *slot = Entry { start, since: u64::MAX, len: len as u16, to, except };
         }
         self.next += 1;
-        self.end = start + bytes.len() as u64;
+        self.end = start + len as u64;
         true
     }
 
-    fn due(e: &Entry, reader: u16) -> bool {
-        (e.to == ALL && e.except != reader) || (e.to == reader && e.to != ALL)
+    /// The payload position of `cur`'s next byte (the end of the log when
+    /// it is caught up); `None` when it fell out of the log.
+    fn pos(&self, cur: &Cursor) -> Option<u64> {
+        if cur.seq < self.first {
+            return None;
+        }
+        Some(self.entry(cur.seq).map_or(self.end, |e| e.start + u64::from(cur.off)))
+    }
+
+    /// How many bytes of log lie between `cur` and the end: an upper bound
+    /// of what it is owed. `None` when it fell out of the log.
+    pub fn behind(&self, cur: &Cursor) -> Option<u64> {
+        self.pos(cur).map(|p| self.end.saturating_sub(p))
+    }
+
+    /// Whether `count` more messages of `bytes` in all can be appended and
+    /// the log still hold at most `max_bytes` bytes and `max_entries`
+    /// messages from the start of `low`'s message on. With limits no larger
+    /// than the log's, nothing `low` has not been sent is then evicted.
+    pub fn fits(
+        &self,
+        low: &Cursor,
+        bytes: usize,
+        count: u64,
+        max_bytes: u64,
+        max_entries: u64,
+    ) -> bool {
+        let from = match self.pos(low) {
+            Some(p) => p - u64::from(low.off),
+            None => return false,
+        };
+        let end = self.place(bytes) + bytes as u64;
+        end - from <= max_bytes.min(P as u64)
+            && (self.next + count).saturating_sub(low.seq) <= max_entries.min(E as u64)
+    }
+
+    /// The rest of the message `cur` is in the middle of (empty when it is
+    /// at a message boundary); `None` when it fell out of the log.
+    pub fn rest_of_message(&self, cur: &Cursor) -> Option<&[u8]> {
+        if cur.seq < self.first {
+            return None;
+        }
+        let Some(e) = self.entry(cur.seq).filter(|_| cur.off > 0) else { return Some(&[]) };
+        let at = ((e.start + u64::from(cur.off)) % P as u64) as usize;
+        self.payload.get(at..at + usize::from(e.len.saturating_sub(cur.off)))
+    }
+
+    /// Appends a message to everyone (`except` one) who came at or before
+    /// `since` (a [`tail`](Self::tail) sequence number a reader noted when
+    /// it came; see [`next_run_for`](Self::next_run_for)): e.g. a join
+    /// notice that goes out late, not to those who came after.
+    pub fn append_since(&mut self, except: u16, since: u64, bytes: &[u8]) -> bool {
+        let ok = self.append(ALL, except, bytes);
+        if let Some(e) = ok
+            .then(|| self.next - 1)
+            .and_then(|seq| self.entries.get_mut((seq % E.max(1) as u64) as usize))
+        {
+            e.since = since;
+        }
+        ok
+    }
+
+    fn due(e: &Entry, reader: u16, came: u64) -> bool {
+        ((e.to == ALL && e.except != reader) || (e.to == reader && e.to != ALL)) && came <= e.since
     }
 
     /// True when `cur` has fallen out of the log (messages were lost).
@@ -132,8 +213,15 @@ impl<const P: usize, const E: usize> Log<P, E> {
     /// Moves `cur` past messages not addressed to `reader` and returns the
     /// longest contiguous run of bytes due to it (empty when caught up).
     pub fn next_run(&self, cur: &mut Cursor, reader: u16) -> &[u8] {
+        self.next_run_for(cur, reader, 0)
+    }
+
+    /// [`next_run`](Self::next_run) for a reader that came at `came` (the
+    /// [`tail`](Self::tail) sequence number then): messages appended
+    /// [`append_since`](Self::append_since) an earlier point are skipped.
+    pub fn next_run_for(&self, cur: &mut Cursor, reader: u16, came: u64) -> &[u8] {
         while let Some(e) = self.entry(cur.seq) {
-            if Self::due(&e, reader) && cur.off < e.len {
+            if Self::due(&e, reader, came) && cur.off < e.len {
                 break;
             }
             cur.seq += 1;
@@ -144,7 +232,7 @@ impl<const P: usize, const E: usize> Log<P, E> {
         let mut stop = first.start + u64::from(first.len);
         let mut seq = cur.seq + 1;
         while let Some(e) = self.entry(seq) {
-            if !Self::due(&e, reader) || e.start != stop {
+            if !Self::due(&e, reader, came) || e.start != stop {
                 break;
             }
             stop += u64::from(e.len);

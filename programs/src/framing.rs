@@ -4,6 +4,8 @@
 //! limit is reported once as [`Frame::TooLong`] and the rest of it, up to the
 //! next LF, is discarded: one bad line never eats the next good one. The
 //! buffer is fixed (`CAP` bytes), so memory is bounded whatever arrives.
+//! [`LineBuf`] copies what it is fed; [`LineReader`] is received into and
+//! frames in place (what chat-server uses).
 
 /// What [`LineBuf::feed`] reports.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,6 +74,197 @@ impl<const CAP: usize> LineBuf<CAP> {
     }
 }
 
+/// What [`LineReader::peek`] finds: a line (its bytes are
+/// [`LineReader::bytes`]`(start, end)`, without the line ending) or an
+/// overlong one, dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framed {
+    /// A complete line at `start..end` of the buffer.
+    Line {
+        /// First byte.
+        start: usize,
+        /// One past the last byte (a CR before the LF excluded).
+        end: usize,
+    },
+    /// A line went past the limit; it is dropped up to the next LF.
+    TooLong,
+}
+
+/// A connection's input buffer, framed in place: `recv` into
+/// [`space`](Self::space), say how much arrived with
+/// [`filled`](Self::filled), then take lines with [`peek`](Self::peek) and
+/// [`pop`](Self::pop), LF found with a slice search, no copy. The same
+/// lines and errors as [`LineBuf`] for the same bytes, however they are
+/// split (the fuzz check compares them). A peeked frame stays until popped,
+/// so a server can leave it (and everything after it) unread for now.
+pub struct LineReader<const CAP: usize> {
+    buf: [u8; CAP],
+    /// Offsets into `buf` (u16: a buffer per connection stays small; `CAP`
+    /// is at most 65535).
+    start: u16,
+    end: u16,
+    /// Bytes before this were searched for LF already.
+    scanned: u16,
+    discarding: bool,
+    /// What `pop` consumes: the frame `peek` returned.
+    peeked: Peeked,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Peeked {
+    Nothing,
+    /// A line up to the LF at `scanned`.
+    ToLf,
+    /// Everything buffered: a final line at end of input.
+    All,
+    /// Everything buffered, and the rest of the line up to the next LF.
+    AllAndDiscard,
+}
+
+impl<const CAP: usize> Default for LineReader<CAP> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const CAP: usize> LineReader<CAP> {
+    const FITS: () = assert!(CAP <= u16::MAX as usize, "a LineReader holds at most 65535 bytes");
+
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        let () = Self::FITS;
+        LineReader {
+            buf: [0; CAP],
+            start: 0,
+            end: 0,
+            scanned: 0,
+            discarding: false,
+            peeked: Peeked::Nothing,
+        }
+    }
+
+    fn range(&self) -> (usize, usize, usize) {
+        (usize::from(self.start), usize::from(self.end), usize::from(self.scanned))
+    }
+
+    fn set(&mut self, start: usize, end: usize, scanned: usize) {
+        (self.start, self.end, self.scanned) = (start as u16, end as u16, scanned as u16);
+    }
+
+    /// The free space to receive into (the unread bytes are moved to the
+    /// front first). Lines may be at most `CAP - 2` bytes for this never to
+    /// be empty while a partial line waits.
+    pub fn space(&mut self) -> &mut [u8] {
+        let (start, end, scanned) = self.range();
+        if start > 0 {
+            self.buf.copy_within(start..end, 0);
+            self.set(0, end - start, scanned - start);
+            self.peeked = Peeked::Nothing;
+        }
+        self.buf.get_mut(end - start..).unwrap_or(&mut [])
+    }
+
+    /// `n` bytes were received into [`space`](Self::space).
+    pub fn filled(&mut self, n: usize) {
+        self.end = (usize::from(self.end) + n).min(CAP) as u16;
+    }
+
+    /// The bytes not consumed yet.
+    pub fn unread(&self) -> &[u8] {
+        let (start, end, _) = self.range();
+        self.buf.get(start..end).unwrap_or(&[])
+    }
+
+    /// The bytes `start..end` of the buffer (a [`Framed::Line`]).
+    pub fn bytes(&self, start: usize, end: usize) -> &[u8] {
+        self.buf.get(start..end).unwrap_or(&[])
+    }
+
+    /// The next frame, with lines of at most `max` bytes (and at most
+    /// `CAP - 2`), not consumed until [`pop`](Self::pop). At end of input
+    /// (`eof`) a final line without LF counts as a line. `None`: nothing
+    /// complete yet.
+    pub fn peek(&mut self, max: usize, eof: bool) -> Option<Framed> {
+        let max = max.min(CAP.saturating_sub(2));
+        let (mut start, end, mut scanned) = self.range();
+        while let Some(i) =
+            self.buf.get(scanned..end).and_then(|h| h.iter().position(|&b| b == b'\n'))
+        {
+            let lf = scanned + i;
+            if self.discarding {
+                (start, scanned, self.discarding) = (lf + 1, lf + 1, false);
+                continue;
+            }
+            // `scanned` stays at this LF: peeking again finds it again.
+            self.set(start, end, lf);
+            self.peeked = Peeked::ToLf;
+            return Some(self.line(start, lf, max));
+        }
+        if self.discarding {
+            self.set(end, end, end);
+            return None;
+        }
+        self.set(start, end, end);
+        let pending = end - start;
+        let last_cr = end > start && self.buf.get(end - 1) == Some(&b'\r');
+        if pending > max + 1 || (pending == max + 1 && !last_cr) {
+            self.peeked = Peeked::AllAndDiscard;
+            return Some(Framed::TooLong);
+        }
+        let last = (eof && pending > 0).then(|| self.line(start, end, max));
+        self.peeked = if last.is_some() { Peeked::All } else { Peeked::Nothing };
+        last
+    }
+
+    /// The line `start..stop`, one CR before `stop` dropped.
+    fn line(&self, start: usize, stop: usize, max: usize) -> Framed {
+        let mut end = stop;
+        if end > start && self.buf.get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+        if end - start > max {
+            return Framed::TooLong;
+        }
+        Framed::Line { start, end }
+    }
+
+    /// Consumes the frame [`peek`](Self::peek) returned; its bytes stay
+    /// readable with [`bytes`](Self::bytes) until the next
+    /// [`space`](Self::space).
+    pub fn pop(&mut self) {
+        let (_, end, scanned) = self.range();
+        match core::mem::replace(&mut self.peeked, Peeked::Nothing) {
+            Peeked::Nothing => {}
+            Peeked::ToLf => self.set((scanned + 1).min(end), end, (scanned + 1).min(end)),
+            Peeked::All => self.set(end, end, end),
+            Peeked::AllAndDiscard => {
+                self.set(end, end, end);
+                self.discarding = true;
+            }
+        }
+    }
+
+    /// Replaces the contents with `parts` (cut at `CAP` bytes): a server
+    /// reuses the buffer of a client it no longer reads from for its last
+    /// output. Read them with [`unread`](Self::unread) and
+    /// [`consume`](Self::consume).
+    pub fn replace(&mut self, parts: &[&[u8]]) {
+        let mut n = 0;
+        for part in parts {
+            let take = part.len().min(CAP - n);
+            self.buf[n..n + take].copy_from_slice(&part[..take]);
+            n += take;
+        }
+        self.set(0, n, n);
+        (self.discarding, self.peeked) = (false, Peeked::Nothing);
+    }
+
+    /// Drops the first `n` unread bytes.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (usize::from(self.start) + n).min(usize::from(self.end)) as u16;
+    }
+}
+
 /// Copies `line` into `out` as safe text: control characters other than
 /// TAB (C0, DEL, and the C1 range U+0080-U+009F, which some terminals also
 /// obey) become `?`, and so does every byte that is not part of valid
@@ -79,6 +272,11 @@ impl<const CAP: usize> LineBuf<CAP> {
 /// always valid UTF-8. Never longer than `line`; returns the bytes written
 /// (at most `out.len()`, ending at a character boundary).
 pub fn sanitize(line: &[u8], out: &mut [u8]) -> usize {
+    // Printable ASCII, the usual case, is copied as it is.
+    if line.len() <= out.len() && line.iter().all(|&b| (b' '..=b'~').contains(&b) || b == b'\t') {
+        out[..line.len()].copy_from_slice(line);
+        return line.len();
+    }
     let mut n = 0;
     let mut rest = line;
     while !rest.is_empty() {
@@ -130,6 +328,35 @@ pub fn check_framing(data: &[u8]) {
     lb.feed(&stream[start..], max, |fr| pieces.push(fr));
     assert!(whole.same(&pieces), "split changed the framing");
     assert!(whole.max_line <= max.min(64));
+    let mut framed = Recorder::default();
+    let mut lr = LineReader::<65>::new();
+    let mut start = 0;
+    for cut in cuts.points(stream.len()).chain(core::iter::once(stream.len())) {
+        read_into(&mut lr, &stream[start..cut], max, &mut framed);
+        start = cut;
+    }
+    assert!(whole.same(&framed), "LineReader framed unlike LineBuf");
+}
+
+/// Feeds `data` to `lr` as a server would (`recv` into its free space, then
+/// every complete frame), recording the frames.
+fn read_into(lr: &mut LineReader<65>, mut data: &[u8], max: usize, rec: &mut Recorder) {
+    while !data.is_empty() {
+        let space = lr.space();
+        let n = space.len().min(data.len());
+        assert!(n > 0, "no room for input");
+        space[..n].copy_from_slice(&data[..n]);
+        lr.filled(n);
+        data = &data[n..];
+        while let Some(f) = lr.peek(max, false) {
+            assert_eq!(lr.peek(max, false), Some(f), "peeking twice differs");
+            lr.pop();
+            match f {
+                Framed::Line { start, end } => rec.push(Frame::Line(lr.bytes(start, end))),
+                Framed::TooLong => rec.push(Frame::TooLong),
+            }
+        }
+    }
 }
 
 /// What [`sanitize`] promises, for any line of up to 64 bytes: valid UTF-8,

@@ -129,7 +129,9 @@ fn control_characters_are_never_relayed_raw() {
 
 #[test]
 fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
-    let s = server(&[]);
+    // The sender is paused while the log is full of what `stalled` has not
+    // taken, until the stall timeout drops it.
+    let s = server(&["--stall-timeout", "1"]);
     let (stalled, snick) = join(&s);
     let (mut a, _) = join(&s);
     let (mut b, _) = join(&s);

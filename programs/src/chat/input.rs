@@ -1,0 +1,216 @@
+//! What clients send: reading, line framing in place, chat lines and the
+//! commands (/nick, /who, /quit).
+
+use crate::room::{
+    self, Chat, Loop, MAX_LINE, NICK_CAP, State, broadcast, discard_input, flush, leave, pause,
+    post, room,
+};
+use core::fmt::Write as _;
+use picosel::Events;
+use picosel::Token;
+use progs::chatlog::{ALL, NONE};
+use progs::fmt::BufWriter;
+use progs::framing::{Framed, sanitize};
+
+pub fn on_client(lp: &mut Loop, chat: &mut Chat, _fd: i32, ev: Events, token: Token) {
+    let slot = token.0;
+    let Some(c) = chat.client(slot) else { return };
+    if c.state == State::Linger {
+        if discard_input(&c.stream) {
+            room::close(lp, chat, slot);
+        }
+        return;
+    }
+    if ev.is_writable() || c.state != State::Open {
+        chat.now = lp.now_ms();
+        flush(lp, chat, slot);
+    }
+    if ev.is_readable() {
+        read_input(lp, chat, slot);
+    }
+}
+
+/// One `recv`, straight into the client's line buffer (the loop calls
+/// again while more is waiting), then the lines it completed.
+fn read_input(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.open(slot).filter(|c| !c.paused && !c.eof) else { return };
+    match c.stream.recv(c.input.space()) {
+        Ok(None) => return,
+        Ok(Some(0)) => c.eof = true, // a final line without LF still counts
+        Ok(Some(n)) => c.input.filled(n),
+        Err(_) => return leave(lp, chat, slot, "left"), // a partial line is dropped
+    }
+    process_input(lp, chat, slot);
+}
+
+/// Handles the client's buffered lines, one at a time, while the log has
+/// room for what each posts; otherwise its input is paused (the line stays
+/// buffered) until there is room. After end of input, the client leaves.
+pub fn process_input(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    for _ in 0..room::IN_CAP {
+        let max_line = chat.max_line;
+        let Some(c) = chat.open(slot) else { return };
+        let eof = c.eof;
+        let Some(frame) = c.input.peek(max_line, eof) else {
+            if eof {
+                leave(lp, chat, slot, "left");
+            }
+            return;
+        };
+        let (bytes, count) = need(chat, slot, frame);
+        if !room(chat, bytes, count) {
+            return pause(lp, chat, slot);
+        }
+        let Some(c) = chat.client_mut(slot) else { return };
+        c.input.pop();
+        match frame {
+            Framed::Line { start, end } => handle_line(lp, chat, slot, start, end),
+            Framed::TooLong => post(chat, slot as u16, NONE, b"error: line too long\n"),
+        }
+    }
+}
+
+/// What handling `frame` may post, in bytes and messages (at most what a
+/// paused sender waits for).
+fn need(chat: &Chat, slot: usize, frame: Framed) -> (usize, u64) {
+    let (cap, count) = room::resume_at(chat);
+    let Some(c) = chat.client(slot) else { return (0, 0) };
+    let bytes = match frame {
+        Framed::TooLong => 32,
+        Framed::Line { start, end } => match c.input.bytes(start, end).first() {
+            Some(b'/') => 2 * NICK_CAP + 64 + chat.present * (NICK_CAP + 1),
+            _ => c.nick_len + 3 + (end - start),
+        },
+    };
+    (bytes.min(cap), 4.min(count))
+}
+
+fn handle_line(lp: &mut Loop, chat: &mut Chat, slot: usize, start: usize, end: usize) {
+    let Some(c) = chat.client(slot) else { return };
+    let line = c.input.bytes(start, end);
+    if line.is_empty() {
+        return;
+    }
+    if line.first() == Some(&b'/') {
+        // Commands are short: a copy of the start leaves `chat` free.
+        let mut cmd = [0u8; 80];
+        let n = line.len().min(cmd.len());
+        cmd[..n].copy_from_slice(&line[..n]);
+        return command(lp, chat, slot, &cmd[1..n]);
+    }
+    room::announce_joins(lp, chat);
+    let except = if chat.echo_self { NONE } else { slot as u16 };
+    room::owed(chat, ALL);
+    let Chat { clients, log, .. } = chat;
+    let Some(c) = clients.get(slot).and_then(Option::as_ref) else { return };
+    let line = c.input.bytes(start, end);
+    let nick = c.nick.get(..c.nick_len).unwrap_or(&[]);
+    let max = nick.len() + 3 + line.len().min(MAX_LINE);
+    // `NICK: text\n`, sanitized straight into the log.
+    log.append_with(ALL, except, max, |dst| {
+        let (head, text) = dst.split_at_mut(nick.len() + 2);
+        head[..nick.len()].copy_from_slice(nick);
+        head[nick.len()..].copy_from_slice(b": ");
+        let room = text.len() - 1;
+        let n = sanitize(line, &mut text[..room]);
+        text[n] = b'\n';
+        nick.len() + 3 + n
+    });
+}
+
+fn command(lp: &mut Loop, chat: &mut Chat, slot: usize, cmd: &[u8]) {
+    let (name, arg) = match cmd.iter().position(|&b| b == b' ' || b == b'\t') {
+        Some(i) => (&cmd[..i], trim(&cmd[i + 1..])),
+        None => (cmd, &[][..]),
+    };
+    match name {
+        b"nick" => set_nick(lp, chat, slot, arg),
+        b"who" => who(chat, slot),
+        b"quit" => {
+            post(chat, slot as u16, NONE, b"* bye\n");
+            leave(lp, chat, slot, "left");
+        }
+        _ => {
+            post(chat, slot as u16, NONE, b"error: unknown command (try /nick NAME, /who, /quit)\n")
+        }
+    }
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |e| e + 1);
+    s.get(start..end).unwrap_or(&[])
+}
+
+/// A nick is 1-32 letters, digits, '_', '-' or '.', not only digits and
+/// dots (that is an address: the default nicks are `ADDR:PORT`), and
+/// unique without regard to ASCII case.
+fn nick_error(chat: &Chat, slot: usize, name: &[u8]) -> Option<&'static [u8]> {
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if !valid {
+        return Some(b"error: a nick is 1-32 letters, digits, '_', '-' or '.'\n");
+    }
+    if name.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+        return Some(b"error: a nick cannot look like an address\n");
+    }
+    let taken = chat.live.get(..chat.live_len).unwrap_or(&[]).iter().any(|&j| {
+        usize::from(j) != slot
+            && chat.client(usize::from(j)).is_some_and(|c| {
+                c.state == State::Open
+                    && c.nick.get(..c.nick_len).is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+    });
+    taken.then_some(b"error: that nick is taken\n")
+}
+
+fn set_nick(lp: &mut Loop, chat: &mut Chat, slot: usize, name: &[u8]) {
+    if let Some(e) = nick_error(chat, slot, name) {
+        return post(chat, slot as u16, NONE, e);
+    }
+    let Some(client) = chat.client_mut(slot) else { return };
+    let mut notice = [0u8; 2 * NICK_CAP + 16];
+    let mut len = 0;
+    let old_len = client.nick_len;
+    for part in
+        [b"* ".as_slice(), client.nick.get(..old_len).unwrap_or(&[]), b" is now ", name, b"\n"]
+    {
+        notice[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    client.nick[..name.len()].copy_from_slice(name);
+    client.nick_len = name.len();
+    let mut own = [0u8; NICK_CAP + 24];
+    let mut olen = 0;
+    for part in [b"* you are now ".as_slice(), name, b"\n"] {
+        own[olen..olen + part.len()].copy_from_slice(part);
+        olen += part.len();
+    }
+    post(chat, slot as u16, NONE, &own[..olen]);
+    broadcast(lp, chat, slot as u16, &notice[..len]);
+}
+
+fn who(chat: &mut Chat, slot: usize) {
+    let mut line = [0u8; 512];
+    let mut w = BufWriter::new(&mut line);
+    let _ = write!(w, "* online ({}):", chat.present);
+    let mut len = w.len();
+    for k in 0..chat.live_len {
+        let j = usize::from(chat.live[k]);
+        let Some(c) = chat.client(j).filter(|c| c.state == State::Open) else { continue };
+        let nick_len = c.nick_len;
+        if len + nick_len + 2 > line.len() {
+            line[len] = b'\n';
+            post(chat, slot as u16, NONE, &line[..len + 1]);
+            line[..2].copy_from_slice(b"* ");
+            len = 1;
+        }
+        let Some(c) = chat.client(j) else { continue };
+        line[len] = b' ';
+        line[len + 1..len + 1 + nick_len].copy_from_slice(&c.nick[..nick_len]);
+        len += 1 + nick_len;
+    }
+    line[len] = b'\n';
+    post(chat, slot as u16, NONE, &line[..len + 1]);
+}

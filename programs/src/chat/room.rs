@@ -1,0 +1,715 @@
+//! The room: clients, the shared log, who is owed output, backpressure,
+//! and the ways out (leave, slow-consumer drop, lingering close).
+
+use crate::input::on_client;
+use core::time::Duration;
+use picosel::net::{TcpListener, TcpStream};
+use picosel::{AnyEventLoop, Events, TimerId, Token};
+use progs::chatlog::{ALL, Cursor, Log, NONE};
+use progs::framing::LineReader;
+
+/// Hard limits, fixed at compile time.
+pub const MAX_CLIENTS: usize = 1000;
+pub const MAX_LINE: usize = 512;
+pub const NICK_CAP: usize = 48;
+pub const N: usize = MAX_CLIENTS + 4;
+/// A client's input buffer: a line of `MAX_LINE` bytes and its CRLF fit,
+/// with room to receive more.
+pub const IN_CAP: usize = 576;
+/// The shared backlog: the most any client can be behind.
+pub const LOG_BYTES: usize = 64 * 1024;
+pub const LOG_ENTRIES: usize = 2048;
+/// What the clients' lines leave free in the log for the server's own
+/// notices (joins, leaves, disconnections), which never wait.
+pub const RESERVE_BYTES: u64 = 8 * 1024;
+pub const RESERVE_ENTRIES: u64 = 256;
+/// Kernel send buffer per client (SO_SNDBUF).
+pub const SEND_BUFFER: i32 = 16 * 1024;
+/// How long a client that is being closed may take its last lines (see
+/// `finish`), and how often that is checked.
+const LINGER_MS: u64 = 2000;
+const LINGER_TICK: Duration = Duration::from_millis(20);
+/// Join notices wait this long to go out together (see `announce_joins`).
+pub const JOIN_BATCH: Duration = Duration::from_millis(50);
+
+/// Timers: linger, grace, stall, join batch; two signal handlers.
+pub type Loop = AnyEventLoop<Chat, N, 8>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// In the room: read from (unless paused) and sent to.
+    Open,
+    /// On its way out (/quit, end of input, shutdown): sent what it is owed.
+    Closing,
+    /// Dropped as a slow consumer: sent the rest of the line it was in the
+    /// middle of and the notice (kept in its input buffer), by `time_ms`.
+    Farewell,
+    /// All sent and the write side shut: the socket stays open (input
+    /// discarded) until `time_ms`, the peer closes, or it has acknowledged
+    /// everything.
+    Linger,
+}
+
+#[derive(Clone, Copy)]
+pub enum Why {
+    /// The soft limit: no progress for the stall timeout.
+    Stalled,
+    /// The hard limit: too far behind.
+    Behind,
+}
+
+pub struct Client {
+    pub stream: TcpStream,
+    pub cursor: Cursor,
+    pub input: LineReader<IN_CAP>,
+    pub nick: [u8; NICK_CAP],
+    pub nick_len: usize,
+    pub state: State,
+    /// The registered interest; NONE: not registered (paused, nothing owed).
+    pub interest: Events,
+    /// Its socket is full: WRITE interest waits for room.
+    pub writing: bool,
+    /// Input is paused: the log has no room for its next line.
+    pub paused: bool,
+    /// The peer ended its input (what is buffered is still handled).
+    pub eof: bool,
+    /// In `Chat::dirty`.
+    pub dirty: bool,
+    /// Its join notice has not gone out yet.
+    pub join_pending: bool,
+    /// The log's tail when it came: join notices of those who came earlier
+    /// (announced late, in a batch) are not for it.
+    pub came: u64,
+    /// Its index in `Chat::live`.
+    pub live_ix: u16,
+    /// Open or closing: when its socket last took output, or it started
+    /// waiting (ms). Farewell or lingering: the deadline.
+    pub time_ms: u64,
+    /// Dropped as a slow consumer: the notice still to send, after the rest
+    /// of its line.
+    pub why: Option<Why>,
+}
+
+impl Client {
+    pub fn nick(&self) -> &str {
+        core::str::from_utf8(self.nick.get(..self.nick_len).unwrap_or(&[])).unwrap_or("?")
+    }
+}
+
+pub struct Chat {
+    pub listener: Option<TcpListener>,
+    pub clients: [Option<Client>; MAX_CLIENTS],
+    /// Occupied slots, densely (what a pass walks, not all `MAX_CLIENTS`).
+    pub live: [u16; MAX_CLIENTS],
+    pub live_len: usize,
+    /// Free slots (a stack).
+    pub free: [u16; MAX_CLIENTS],
+    pub free_len: usize,
+    /// Clients sent something of their own since the last flush.
+    pub dirty: [u16; MAX_CLIENTS],
+    pub dirty_len: usize,
+    /// Something to everyone was posted since the last flush.
+    pub bcast: bool,
+    /// Clients whose join notice waits (`announce_joins`), maybe stale.
+    pub joins: [u16; MAX_CLIENTS],
+    pub joins_len: usize,
+    pub join_timer: Option<TimerId>,
+    /// Clients in the room (`Open`).
+    pub present: usize,
+    pub paused: usize,
+    pub max_clients: usize,
+    pub max_line: usize,
+    pub echo_self: bool,
+    pub stall_ms: u64,
+    pub hard_limit: u64,
+    pub log: Log<LOG_BYTES, LOG_ENTRIES>,
+    /// At or before every client's cursor (cursors only move on, new
+    /// clients start at the end): recomputed only when it is in the way.
+    pub low: Cursor,
+    pub now: u64,
+    pub shutting_down: bool,
+    pub linger_timer: Option<TimerId>,
+    /// Rotates where paused senders resume from.
+    pub turn: usize,
+}
+
+impl Chat {
+    /// An empty room.
+    pub const fn new(listener: TcpListener, max_clients: usize, max_line: usize) -> Chat {
+        let mut free = [0u16; MAX_CLIENTS];
+        let mut i = 0;
+        while i < MAX_CLIENTS {
+            free[i] = (MAX_CLIENTS - 1 - i) as u16; // slot 0 on top
+            i += 1;
+        }
+        Chat {
+            listener: Some(listener),
+            clients: [const { None }; MAX_CLIENTS],
+            live: [0; MAX_CLIENTS],
+            live_len: 0,
+            free,
+            free_len: MAX_CLIENTS,
+            dirty: [0; MAX_CLIENTS],
+            dirty_len: 0,
+            bcast: false,
+            joins: [0; MAX_CLIENTS],
+            joins_len: 0,
+            join_timer: None,
+            present: 0,
+            paused: 0,
+            max_clients,
+            max_line,
+            echo_self: false,
+            stall_ms: 10_000,
+            hard_limit: LOG_BYTES as u64,
+            log: Log::new(),
+            low: Cursor { seq: 0, off: 0 },
+            now: 0,
+            shutting_down: false,
+            linger_timer: None,
+            turn: 0,
+        }
+    }
+
+    pub fn client(&self, slot: usize) -> Option<&Client> {
+        self.clients.get(slot).and_then(Option::as_ref)
+    }
+
+    pub fn client_mut(&mut self, slot: usize) -> Option<&mut Client> {
+        self.clients.get_mut(slot).and_then(Option::as_mut)
+    }
+
+    /// The client if it is in the room.
+    pub fn open(&mut self, slot: usize) -> Option<&mut Client> {
+        self.client_mut(slot).filter(|c| c.state == State::Open)
+    }
+}
+
+/// Registers, changes or removes `c`'s interest to match its state.
+pub fn set_interest(lp: &mut Loop, c: &mut Client, slot: usize) {
+    let read = match c.state {
+        State::Open => !c.paused && !c.eof,
+        State::Linger => true,
+        State::Closing | State::Farewell => false,
+    };
+    let mut want = if read { Events::READ } else { Events::NONE };
+    if c.writing && c.state != State::Linger {
+        want = Events::from_bits_retain(want.bits() | Events::WRITE.bits());
+    }
+    if want == c.interest {
+        return;
+    }
+    let fd = c.stream.as_raw_fd();
+    let ok = if want.is_empty() {
+        lp.unregister(fd).is_ok()
+    } else if c.interest.is_empty() {
+        lp.register(fd, want, on_client, Token(slot)).is_ok()
+    } else {
+        lp.modify(fd, want).is_ok()
+    };
+    if ok {
+        c.interest = want;
+    }
+}
+
+/// Appends a message; it goes out after the current pass of callbacks
+/// (`flush_all`), with everything else the pass posted: one `send` per
+/// client per pass. What this evicts is the caller's business (see `room`).
+pub fn post(chat: &mut Chat, to: u16, except: u16, msg: &[u8]) {
+    owed(chat, to);
+    chat.log.append(to, except, msg);
+}
+
+/// Notes who a message to `to` is for.
+pub fn owed(chat: &mut Chat, to: u16) {
+    if to == ALL {
+        chat.bcast = true;
+        return;
+    }
+    let slot = usize::from(to);
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    if !c.dirty {
+        match chat.dirty.get_mut(chat.dirty_len) {
+            Some(d) => *d = to,
+            None => return chat.bcast = true,
+        }
+        chat.dirty_len += 1;
+        c.dirty = true;
+    }
+}
+
+/// A message to everyone from a client (a line, a nick change, a leave):
+/// the join notices still waiting go first, so that nobody hears from a
+/// client before hearing it joined.
+pub fn broadcast(lp: &mut Loop, chat: &mut Chat, except: u16, msg: &[u8]) {
+    announce_joins(lp, chat);
+    post(chat, ALL, except, msg);
+}
+
+/// Whether `bytes` in `count` more messages fit in the log without anyone
+/// in the room or on the way out having to lose what it has not been sent,
+/// leaving the reserve for the server's notices.
+pub fn room(chat: &mut Chat, bytes: usize, count: u64) -> bool {
+    let (max_bytes, max_entries) =
+        (chat.hard_limit.saturating_sub(RESERVE_BYTES), LOG_ENTRIES as u64 - RESERVE_ENTRIES);
+    if chat.log.fits(&chat.low, bytes, count, max_bytes, max_entries) {
+        return true;
+    }
+    chat.low = lowest(chat);
+    chat.log.fits(&chat.low, bytes, count, max_bytes, max_entries)
+}
+
+/// The room that paused senders wait for: a quarter of what the clients'
+/// lines may hold (hysteresis: not one line at a time). Also the most one
+/// line is said to need (a long `/who` reply takes its chance with the
+/// reserve), so that a sender waits for room that does come.
+pub fn resume_at(chat: &Chat) -> (usize, u64) {
+    let bytes = chat.hard_limit.saturating_sub(RESERVE_BYTES) / 4;
+    (bytes as usize, (LOG_ENTRIES as u64 - RESERVE_ENTRIES) / 4)
+}
+
+/// The cursor furthest behind among the clients still owed the log (a
+/// client that fell out of it is skipped: it is dropped when flushed).
+fn lowest(chat: &Chat) -> Cursor {
+    let mut low = chat.log.tail();
+    for &slot in chat.live.get(..chat.live_len).unwrap_or(&[]) {
+        let Some(c) = chat.client(usize::from(slot)) else { continue };
+        let owed = matches!(c.state, State::Open | State::Closing);
+        if owed && !chat.log.lost(&c.cursor) && (c.cursor.seq, c.cursor.off) < (low.seq, low.off) {
+            low = c.cursor;
+        }
+    }
+    low
+}
+
+/// Pauses input from `slot` until the log has room (`resume`): TCP then
+/// slows the sender down.
+pub fn pause(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    if !c.paused {
+        c.paused = true;
+        chat.paused += 1;
+        set_interest(lp, c, slot);
+    }
+}
+
+/// Once the log has room again, the paused senders go on, in turn from a
+/// rotating start: their buffered lines first, then reading.
+fn resume(lp: &mut Loop, chat: &mut Chat) {
+    let (bytes, count) = resume_at(chat);
+    let n = chat.live_len;
+    if n == 0 || !room(chat, bytes, count) {
+        return;
+    }
+    let mut order = [0u16; MAX_CLIENTS];
+    let mut k = 0;
+    for i in 0..n {
+        let slot = chat.live[(chat.turn + i) % n];
+        if chat.client(usize::from(slot)).is_some_and(|c| c.paused) {
+            order[k] = slot;
+            k += 1;
+        }
+    }
+    chat.turn = chat.turn.wrapping_add(1);
+    for &slot in &order[..k] {
+        let slot = usize::from(slot);
+        let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { continue };
+        c.paused = false;
+        chat.paused -= 1;
+        crate::input::process_input(lp, chat, slot);
+        if let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) {
+            set_interest(lp, c, slot);
+        }
+    }
+}
+
+/// The after-pass hook: sends the clients that are owed something what the
+/// log holds for them (everyone after a broadcast, else only those sent
+/// something of their own), then lets paused senders go on if there is
+/// room, and sends what they posted. Clients waiting for WRITE readiness
+/// are left to it. Nothing posted is left unsent at the end: no event may
+/// come to send it later.
+pub fn flush_all(lp: &mut Loop, chat: &mut Chat) {
+    chat.now = lp.now_ms();
+    flush_owed(lp, chat);
+    for _ in 0..16 {
+        if chat.paused == 0 {
+            return;
+        }
+        let before = chat.log.tail().seq;
+        resume(lp, chat);
+        if chat.log.tail().seq == before {
+            return;
+        }
+        flush_owed(lp, chat);
+    }
+}
+
+/// Flushes the clients owed something, again while flushing posts more
+/// (a leave or a disconnection notice; each client posts those once).
+fn flush_owed(lp: &mut Loop, chat: &mut Chat) {
+    for _ in 0..MAX_CLIENTS {
+        if !chat.bcast && chat.dirty_len == 0 {
+            return;
+        }
+        let (all, dirty_len) = (chat.bcast, chat.dirty_len);
+        chat.bcast = false;
+        chat.dirty_len = 0;
+        for i in 0..dirty_len {
+            let slot = usize::from(chat.dirty[i]);
+            if let Some(c) = chat.client_mut(slot) {
+                c.dirty = false;
+                if !all {
+                    flush(lp, chat, slot);
+                }
+            }
+        }
+        if all {
+            flush_live(lp, chat);
+        }
+    }
+}
+
+/// Flushes every client not waiting for WRITE readiness (backwards: a
+/// client closed on the way is swapped with one already done).
+fn flush_live(lp: &mut Loop, chat: &mut Chat) {
+    let mut i = chat.live_len;
+    while i > 0 {
+        i -= 1;
+        let slot = usize::from(chat.live[i]);
+        let Some(c) = chat.client(slot) else { continue };
+        if !c.writing || chat.log.lost(&c.cursor) {
+            flush(lp, chat, slot);
+        }
+    }
+}
+
+/// Sends client `slot` what the log holds for it, until caught up or its
+/// socket is full (then WRITE interest waits for room).
+pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    match c.state {
+        State::Linger => return,
+        State::Farewell => return send_farewell(lp, chat, slot),
+        State::Open | State::Closing => {}
+    }
+    if chat.log.behind(&c.cursor).is_none_or(|b| b > chat.hard_limit) {
+        return drop_slow(lp, chat, slot, Why::Behind);
+    }
+    let tail = chat.log.tail().seq;
+    for _ in 0..64 {
+        let run = match c.cursor.seq < tail {
+            true => chat.log.next_run_for(&mut c.cursor, slot as u16, c.came),
+            false => &[],
+        };
+        if run.is_empty() {
+            if c.state == State::Closing {
+                return finish(lp, chat, slot);
+            }
+            if c.writing {
+                c.writing = false;
+                set_interest(lp, c, slot);
+            }
+            return;
+        }
+        match c.stream.send(run) {
+            Ok(Some(n)) => {
+                chat.log.advance(&mut c.cursor, n);
+                c.time_ms = chat.now;
+                if n < run.len() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(_) if c.state == State::Closing => return close(lp, chat, slot),
+            Err(_) => return leave(lp, chat, slot, "left"),
+        }
+    }
+    if !c.writing {
+        c.writing = true;
+        c.time_ms = chat.now;
+        set_interest(lp, c, slot);
+    }
+}
+
+/// A client goes: the others are told; what is already due to it still
+/// goes out (e.g. "* bye"), then its socket is closed.
+pub fn leave(lp: &mut Loop, chat: &mut Chat, slot: usize, how: &str) {
+    let Some(c) = chat.open(slot) else { return };
+    let mut notice = [0u8; NICK_CAP + 32];
+    let n = progs::fmt::format_into(&mut notice, format_args!("* {} {how}\n", c.nick())).len();
+    let_go(lp, chat, slot, State::Closing);
+    broadcast(lp, chat, slot as u16, &notice[..n]);
+    flush(lp, chat, slot);
+}
+
+/// Moves an `Open` or `Closing` client to `state`: nothing more is read.
+fn let_go(lp: &mut Loop, chat: &mut Chat, slot: usize, state: State) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    if c.state == State::Open {
+        chat.present -= 1;
+    }
+    if c.paused {
+        c.paused = false;
+        chat.paused -= 1;
+    }
+    c.state = state;
+    set_interest(lp, c, slot);
+}
+
+/// A client that stopped reading (no progress for the stall timeout) or is
+/// past the hard limit: it gets the rest of the line it is in the middle
+/// of and a notice saying why, then the socket is closed; the others are
+/// told. Its share of the log is let go at once.
+pub fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize, why: Why) {
+    let Chat { clients, log, .. } = chat;
+    let Some(c) = clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    // A line it was in the middle of is completed (from the log, or with
+    // a bare newline if the log lost it); the notice follows.
+    let lost: &[u8] = if c.cursor.off > 0 { b"\n" } else { b"" };
+    let rest = log.rest_of_message(&c.cursor).unwrap_or(lost);
+    c.input.replace(&[rest]);
+    c.why = Some(why);
+    let mut others = [0u8; NICK_CAP + 48];
+    let n = progs::fmt::format_into(
+        &mut others,
+        format_args!("* {} was disconnected (not reading)\n", c.nick()),
+    )
+    .len();
+    let was_open = c.state == State::Open;
+    (c.writing, c.time_ms) = (false, chat.now.saturating_add(LINGER_MS));
+    let_go(lp, chat, slot, State::Farewell);
+    if was_open {
+        broadcast(lp, chat, slot as u16, &others[..n]);
+    }
+    linger_timer(lp, chat);
+    send_farewell(lp, chat, slot);
+}
+
+/// What a client dropped for `why` is told.
+fn farewell_notice<'a>(chat: &Chat, why: Why, buf: &'a mut [u8]) -> &'a str {
+    match why {
+        Why::Stalled => progs::fmt::format_into(
+            buf,
+            format_args!(
+                "* you are being disconnected: not reading for {} s\n",
+                chat.stall_ms / 1000
+            ),
+        ),
+        Why::Behind => progs::fmt::format_into(
+            buf,
+            format_args!(
+                "* you are being disconnected: more than {} bytes behind\n",
+                chat.hard_limit
+            ),
+        ),
+    }
+}
+
+/// Sends a dropped client its last bytes; then `finish`.
+fn send_farewell(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let mut notice = [0u8; 80];
+    let notice = match chat.client(slot).and_then(|c| c.why) {
+        Some(why) => farewell_notice(chat, why, &mut notice),
+        None => "",
+    };
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    for _ in 0..4 {
+        if c.input.unread().is_empty() && c.why.take().is_some() {
+            c.input.replace(&[notice.as_bytes()]);
+        }
+        let bytes = c.input.unread();
+        if bytes.is_empty() {
+            return finish(lp, chat, slot);
+        }
+        match c.stream.send(bytes) {
+            Ok(Some(n)) => c.input.consume(n),
+            Ok(None) => break,
+            Err(_) => return close(lp, chat, slot),
+        }
+    }
+    c.writing = true;
+    set_interest(lp, c, slot);
+}
+
+pub fn close(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::take) else { return };
+    if !c.interest.is_empty() {
+        let _ = lp.unregister(c.stream.as_raw_fd()); // then drop closes it
+    }
+    chat.present -= usize::from(c.state == State::Open);
+    chat.paused -= usize::from(c.paused);
+    // Out of the live list (the last one takes its place), onto the free one.
+    chat.live_len -= 1;
+    let last = chat.live[chat.live_len];
+    chat.live[usize::from(c.live_ix)] = last;
+    if let Some(moved) = chat.client_mut(usize::from(last)) {
+        moved.live_ix = c.live_ix;
+    }
+    chat.free[chat.free_len] = slot as u16;
+    chat.free_len += 1;
+    if chat.shutting_down && chat.live_len == 0 {
+        lp.stop();
+    }
+}
+
+/// Tells a connection there is no room; the caller then closes it (after
+/// taking whatever it already sent, so that the close is not a reset that
+/// could destroy the message).
+pub fn refuse(stream: &TcpStream) {
+    let _ = stream.send(b"error: server full\n");
+    discard_input(stream);
+    let _ = stream.shutdown_write();
+}
+
+/// Reads and drops whatever `stream` has sent; true when it is done (end of
+/// stream or an error), false when nothing more is there for now.
+pub fn discard_input(stream: &TcpStream) -> bool {
+    let mut sink = [0u8; 1024];
+    for _ in 0..16 {
+        match stream.recv(&mut sink) {
+            Ok(None) => return false,
+            Ok(Some(0)) | Err(_) => return true,
+            Ok(Some(_)) => {}
+        }
+    }
+    false
+}
+
+/// A closing client has been handed everything it is owed. Closing a
+/// socket with unread input makes the kernel send a reset and throw away
+/// what the peer has not received yet, so: its input is discarded, its
+/// write side shut (the peer reads end of stream after the last line),
+/// and the socket lingers, still discarding input, until the peer has
+/// acknowledged everything or closes, for LINGER_MS at most.
+fn finish(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    if discard_input(&c.stream) || c.stream.shutdown_write().is_err() {
+        return close(lp, chat, slot);
+    }
+    (c.state, c.writing) = (State::Linger, false);
+    c.time_ms = lp.now_ms().saturating_add(LINGER_MS);
+    set_interest(lp, c, slot);
+    linger_timer(lp, chat);
+}
+
+fn linger_timer(lp: &mut Loop, chat: &mut Chat) {
+    if chat.linger_timer.is_none() {
+        let id = lp.add_timer(LINGER_TICK, Some(LINGER_TICK), on_linger_tick, Token(0));
+        chat.linger_timer = id.ok();
+    }
+}
+
+/// Closes the lingering and farewell clients that are done or out of
+/// time; the timer stops with the last.
+fn on_linger_tick(lp: &mut Loop, chat: &mut Chat, id: TimerId, _t: Token) {
+    let now = lp.now_ms();
+    let mut left = 0;
+    let mut i = chat.live_len;
+    while i > 0 {
+        i -= 1;
+        let slot = usize::from(chat.live[i]);
+        let Some(c) = chat.client(slot) else { continue };
+        let done = match c.state {
+            State::Linger => now >= c.time_ms || c.stream.unacked().map_or(true, |n| n == 0),
+            State::Farewell => now >= c.time_ms,
+            State::Open | State::Closing => continue,
+        };
+        if done {
+            close(lp, chat, slot);
+        } else {
+            left += 1;
+        }
+    }
+    if left == 0 {
+        lp.cancel_timer(id);
+        chat.linger_timer = None;
+    }
+}
+
+/// The soft limit: a client owed output whose socket has taken nothing for
+/// the stall timeout is dropped.
+pub fn on_stall_tick(lp: &mut Loop, chat: &mut Chat, _id: TimerId, _t: Token) {
+    chat.now = lp.now_ms();
+    let mut i = chat.live_len;
+    while i > 0 {
+        i -= 1;
+        let slot = usize::from(chat.live[i]);
+        let Some(c) = chat.client(slot) else { continue };
+        let owing = matches!(c.state, State::Open | State::Closing) && c.writing;
+        if owing && chat.now.saturating_sub(c.time_ms) >= chat.stall_ms {
+            drop_slow(lp, chat, slot, Why::Stalled);
+        }
+    }
+}
+
+/// Notes that `slot` joined; the notices go out together after
+/// `JOIN_BATCH`, or before the next message to everyone, so that a burst
+/// of connects costs one send per client per batch, not per connect.
+pub fn queue_join(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    if chat.joins_len == chat.joins.len() {
+        announce_joins(lp, chat);
+    }
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    c.join_pending = true;
+    chat.joins[chat.joins_len] = slot as u16;
+    chat.joins_len += 1;
+    if chat.join_timer.is_none() {
+        chat.join_timer = lp.add_timer(JOIN_BATCH, None, on_join_timer, Token(0)).ok();
+    }
+}
+
+fn on_join_timer(lp: &mut Loop, chat: &mut Chat, _id: TimerId, _t: Token) {
+    chat.join_timer = None;
+    announce_joins(lp, chat);
+}
+
+/// Posts the join notices that wait.
+pub fn announce_joins(lp: &mut Loop, chat: &mut Chat) {
+    if let Some(id) = chat.join_timer.take() {
+        lp.cancel_timer(id);
+    }
+    for k in 0..chat.joins_len {
+        let slot = usize::from(chat.joins[k]);
+        let Some(c) = chat.client_mut(slot).filter(|c| c.join_pending) else { continue };
+        c.join_pending = false;
+        let mut buf = [0u8; NICK_CAP + 16];
+        let n = progs::fmt::format_into(&mut buf, format_args!("* {} joined\n", c.nick())).len();
+        let came = c.came;
+        owed(chat, ALL);
+        chat.log.append_since(slot as u16, came, &buf[..n]);
+    }
+    chat.joins_len = 0;
+}
+
+pub fn on_signal(lp: &mut Loop, chat: &mut Chat, _signo: i32, _t: Token) {
+    if chat.shutting_down {
+        return lp.stop(); // a second signal: stop now
+    }
+    chat.shutting_down = true;
+    if let Some(l) = chat.listener.take() {
+        let _ = lp.unregister(l.as_raw_fd());
+    }
+    broadcast(lp, chat, NONE, b"* server shutting down\n");
+    chat.now = lp.now_ms();
+    let mut i = chat.live_len;
+    while i > 0 {
+        i -= 1;
+        let slot = usize::from(chat.live[i]);
+        // Nothing more is read: only what is owed goes out.
+        if chat.client(slot).is_some_and(|c| c.state == State::Open) {
+            let_go(lp, chat, slot, State::Closing);
+        }
+        flush(lp, chat, slot);
+    }
+    if chat.live_len == 0 {
+        return lp.stop();
+    }
+    if lp.add_timer(Duration::from_secs(2), None, on_grace_over, Token(0)).is_err() {
+        lp.stop();
+    }
+}
+
+fn on_grace_over(lp: &mut Loop, _chat: &mut Chat, _id: TimerId, _t: Token) {
+    lp.stop();
+}
