@@ -429,3 +429,41 @@ fn addresses_hash_as_they_compare() {
     .collect();
     assert_eq!(set.len(), 3);
 }
+
+#[test]
+fn send_buffer_bounds_what_is_unread_and_unacked_counts_it() {
+    let (a, b) = UnixStream::pair().unwrap();
+    assert_eq!(a.unacked().unwrap(), 0);
+    a.set_send_buffer(4096).unwrap();
+    // SIOCOUTQ on a Unix stream socket: what the peer has not read yet.
+    assert_eq!(a.send(b"hello").unwrap(), Some(5));
+    assert!(a.unacked().unwrap() >= 5);
+    let mut buf = [0u8; 4096];
+    assert_eq!(b.recv(&mut buf).unwrap(), Some(5));
+    assert_eq!(a.unacked().unwrap(), 0, "the peer read everything");
+    // A small send buffer stops the writer early (the default is ~200 KiB).
+    let mut written = 0;
+    while let Some(n) = a.send(&buf).unwrap() {
+        written += n;
+        assert!(written < 64 * 1024, "the send buffer did not bound the writer");
+    }
+    assert!(written > 0);
+    assert!(a.unacked().unwrap() >= written);
+    // Read half: still owed; read the rest: 0 again.
+    let mut read = 0;
+    while read < written / 2 {
+        read += b.recv(&mut buf).unwrap().unwrap();
+    }
+    if read < written {
+        assert!(a.unacked().unwrap() > 0);
+    }
+    while let Some(n) = b.recv(&mut buf).unwrap() {
+        read += n;
+    }
+    assert_eq!(read, written);
+    assert_eq!(a.unacked().unwrap(), 0);
+    // The end of stream, once read, is not owed either.
+    a.shutdown_write().unwrap();
+    assert_eq!(b.recv(&mut buf).unwrap(), Some(0));
+    assert_eq!(a.unacked().unwrap(), 0);
+}

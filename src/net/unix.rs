@@ -488,6 +488,27 @@ impl UnixStream {
         Ok(sys::shutdown(self.fd.0, libc::SHUT_WR)?)
     }
 
+    /// Sets the kernel send buffer size (`SO_SNDBUF`; the kernel doubles
+    /// it). On a Unix stream socket it caps what this side can have written
+    /// that the peer has not read yet (the data waits in the peer's receive
+    /// queue but is charged to the sender), so it bounds what a client that
+    /// stops reading can hold in the kernel, as for TCP.
+    pub fn set_send_buffer(&self, bytes: i32) -> Result<(), Error> {
+        Ok(sys::setsockopt_int(self.fd.0, libc::SOL_SOCKET, libc::SO_SNDBUF, bytes)?)
+    }
+
+    /// What this side has written that the peer has not read yet
+    /// (`SIOCOUTQ`), in bytes of kernel memory: more than the payload
+    /// (each queued buffer counts with its overhead), but 0 exactly when
+    /// the peer has read everything (after
+    /// [`shutdown_write`](Self::shutdown_write), the end of stream too).
+    /// Unlike TCP, nothing is lost when a Unix socket closes with data
+    /// still queued; a server lingering for this to reach 0 waits for the
+    /// peer to take its output.
+    pub fn unacked(&self) -> Result<usize, Error> {
+        Ok(sys::outq(self.fd.0)?)
+    }
+
     /// The peer process's pid, uid and gid (`SO_PEERCRED`), as they were
     /// when it connected: the kernel vouches for them, so a control socket
     /// can refuse anyone but root or its own user.
