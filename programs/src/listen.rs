@@ -5,7 +5,7 @@
 //! - [`Bind`]: one parsed `--bind` value ([`crate::cli::bind`] parses it);
 //!   [`Binds`]: the list a program was given, or its default.
 //! - [`Listener`]: one listening socket of either kind, with
-//!   [`accept`](Listener::accept) giving a [`Stream`]; its `Display` is
+//!   [`accept`](Listener::accept) giving a [`Stream`] and its [`Peer`]; its `Display` is
 //!   what the `listening on ...` line names (`127.0.0.1:8007`,
 //!   `unix:/tmp/echo.sock`, `unix:@echo`). A socket file is bound with
 //!   [`UnixListener::bind_replacing`] (a stale file left by a server that
@@ -155,17 +155,17 @@ impl Listener {
         Ok(Listener { socket, local })
     }
 
-    /// Accepts one connection, as [`TcpListener::accept`] does (the peer's
-    /// address is not kept).
-    pub fn accept(&mut self) -> Result<Accept<Stream, ()>, Error> {
+    /// Accepts one connection, as [`TcpListener::accept`] does, with who
+    /// connected.
+    pub fn accept(&mut self) -> Result<Accept<Stream, Peer>, Error> {
         Ok(match &mut self.socket {
             Socket::Tcp(l) => match l.accept()? {
-                Accept::Stream(s, _) => Accept::Stream(Stream::Tcp(s), ()),
+                Accept::Stream(s, a) => Accept::Stream(Stream::Tcp(s), Peer::Tcp(a)),
                 Accept::WouldBlock => Accept::WouldBlock,
                 Accept::Dropped(e) => Accept::Dropped(e),
             },
             Socket::Unix(l) => match l.accept()? {
-                Accept::Stream(s, _) => Accept::Stream(Stream::Unix(s), ()),
+                Accept::Stream(s, a) => Accept::Stream(Stream::Unix(s), Peer::Unix(a)),
                 Accept::WouldBlock => Accept::WouldBlock,
                 Accept::Dropped(e) => Accept::Dropped(e),
             },
@@ -220,6 +220,16 @@ pub fn bind_all(binds: &Binds, backlog: i32) -> Result<[Option<Listener>; MAX_BI
         *slot = Some(Listener::bind(*b, backlog)?);
     }
     Ok(out)
+}
+
+/// Who connected, as [`Listener::accept`] tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Peer {
+    /// A TCP client's address and port (`None` if the kernel gave none).
+    Tcp(Option<SocketAddr>),
+    /// A Unix socket client's address: usually unnamed (clients seldom
+    /// bind), so who it is comes from [`UnixStream::peer_cred`] instead.
+    Unix(UnixAddr),
 }
 
 /// A connected TCP or Unix stream, non-blocking; `recv` and `send` as
@@ -289,6 +299,26 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.shutdown_write(),
             Stream::Unix(s) => s.shutdown_write(),
+        }
+    }
+
+    /// Sets the kernel send buffer size (`SO_SNDBUF`), as
+    /// [`TcpStream::set_send_buffer`] and [`UnixStream::set_send_buffer`].
+    pub fn set_send_buffer(&self, bytes: i32) -> Result<(), Error> {
+        match self {
+            Stream::Tcp(s) => s.set_send_buffer(bytes),
+            Stream::Unix(s) => s.set_send_buffer(bytes),
+        }
+    }
+
+    /// What was written that the peer does not hold yet (`SIOCOUTQ`): for
+    /// TCP the bytes not acknowledged ([`TcpStream::unacked`]), for a Unix
+    /// socket what the peer has not read ([`UnixStream::unacked`]); 0 when
+    /// a close loses none of it.
+    pub fn unacked(&self) -> Result<usize, Error> {
+        match self {
+            Stream::Tcp(s) => s.unacked(),
+            Stream::Unix(s) => s.unacked(),
         }
     }
 

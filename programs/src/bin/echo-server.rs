@@ -291,7 +291,7 @@ fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, t: Token) {
     for _ in 0..32 {
         let Some(Some(listener)) = echo.listeners.get_mut(t.0) else { return };
         let stream = match listener.accept() {
-            Ok(Accept::Stream(s, ())) => s,
+            Ok(Accept::Stream(s, _)) => s,
             Ok(Accept::WouldBlock) => return,
             Ok(Accept::Dropped(e)) => {
                 log_err!("echo-server: out of file descriptors ({e}): dropped a connection\n");
