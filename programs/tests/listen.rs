@@ -317,3 +317,112 @@ fn bind_values_parse_and_display_as_given() {
     assert!(cli::add_bind(&mut binds, "--bind", "[::1]:0").is_err());
     assert_eq!(binds.iter().count(), 4);
 }
+
+/// A chat client on a Unix socket, reads bounded by [`WAIT`].
+struct UnixChat(BufReader<UnixStream>);
+
+impl UnixChat {
+    fn connect(stream: UnixStream) -> UnixChat {
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        UnixChat(BufReader::new(stream))
+    }
+
+    fn send(&mut self, text: &str) {
+        self.0.get_mut().write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Reads lines until one satisfies `pred`; panics at EOF.
+    fn until(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        loop {
+            let mut line = String::new();
+            let n = self.0.read_line(&mut line).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(n > 0, "EOF while waiting for {what}");
+            let line = line.trim_end_matches('\n');
+            if pred(line) {
+                return line.to_string();
+            }
+        }
+    }
+
+    /// Reads to end of stream.
+    fn rest(&mut self) -> String {
+        let mut s = String::new();
+        self.0.read_to_string(&mut s).unwrap();
+        s
+    }
+
+    /// The nick the welcome line gives.
+    fn welcome_nick(&mut self) -> String {
+        nick_of(&self.until("welcome", |l| l.starts_with("* welcome")))
+    }
+}
+
+fn nick_of(welcome: &str) -> String {
+    welcome.split("you are ").nth(1).and_then(|r| r.split(';').next()).unwrap().to_string()
+}
+
+#[test]
+fn chat_between_tcp_and_unix_clients() {
+    let dir = TempDir::new("chat");
+    let path = dir.path("chat.sock");
+    let unix = format!("unix:{}", path.display());
+    let (mut s, lines) = start("chat-server", &["--bind", "127.0.0.1:0", "--bind", &unix], 2);
+    assert!(lines[0].starts_with("listening on 127.0.0.1:") && lines[0].ends_with(" (epoll)"));
+    assert_eq!(lines[1], format!("listening on {unix} (epoll)"));
+    let mut tcp = Peer::connect(tcp_addr(&lines[0]));
+    let tcp_nick = nick_of(&tcp.until("welcome", |l| l.starts_with("* welcome")));
+    let mut local = UnixChat::connect(UnixStream::connect(&path).unwrap());
+    let local_nick = local.welcome_nick();
+    assert_eq!(local_nick, format!("unix-{}", std::process::id()), "the default Unix nick");
+    tcp.until("join notice", |l| l == format!("* {local_nick} joined"));
+    // Relayed both ways, each line under its sender's nick.
+    tcp.send("hello from tcp\n");
+    local.until("tcp line", |l| l == format!("{tcp_nick}: hello from tcp"));
+    local.send("hello from unix\n");
+    tcp.until("unix line", |l| l == format!("{local_nick}: hello from unix"));
+    tcp.send("/who\n");
+    let who = tcp.until("who", |l| l.starts_with("* online"));
+    assert_eq!(who, format!("* online (2): {tcp_nick} {local_nick}"));
+    s.signal(libc::SIGTERM);
+    tcp.until("shutdown notice", |l| l == "* server shutting down");
+    local.until("shutdown notice", |l| l == "* server shutting down");
+    assert_eq!(local.rest(), "", "then the end of stream (the lingering close ends)");
+    assert!(s.wait_exit().success());
+    assert!(!path.exists(), "the socket file is removed at exit");
+}
+
+#[test]
+fn unix_default_nicks_do_not_collide() {
+    let name = abstract_name("chat-nicks");
+    let abs = format!("unix:@{name}");
+    let (mut s, lines) = start("chat-server", &["--bind", &abs, "--bind", "[::1]:0"], 2);
+    assert_eq!(lines[0], format!("listening on {abs} (epoll)"));
+    let me = format!("unix-{}", std::process::id());
+    // Someone takes the nick a Unix client from this process would get.
+    let mut tcp = Peer::connect(tcp_addr(&lines[1]));
+    tcp.until("welcome", |l| l.starts_with("* welcome"));
+    tcp.send(&format!("/nick {}\n", me.to_uppercase()));
+    tcp.until("nick set", |l| l.starts_with("* you are now"));
+    let addr = UnixSocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let connect = || UnixChat::connect(UnixStream::connect_addr(&addr).unwrap());
+    let (mut a, mut b) = (connect(), connect());
+    assert_eq!(a.welcome_nick(), format!("{me}-2"));
+    assert_eq!(b.welcome_nick(), format!("{me}-3"));
+    // Once `-2` has left, the next one gets it again.
+    drop(a);
+    tcp.until("leave notice", |l| l == format!("* {me}-2 left"));
+    let mut c = connect();
+    assert_eq!(c.welcome_nick(), format!("{me}-2"));
+    b.send("/who\n");
+    let who = b.until("who", |l| l.starts_with("* online"));
+    assert_eq!(who, format!("* online (3): {} {me}-3 {me}-2", me.to_uppercase()));
+    sigterm_exits_0(&mut s);
+}
+
+#[test]
+fn chat_server_help_names_the_unix_binds_and_nicks() {
+    let out = command(&bin("chat-server")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("unix:PATH") && help.contains("unix:@NAME"), "{help}");
+    assert!(help.contains("unix-PID"), "{help}");
+}

@@ -16,24 +16,29 @@ mod room;
 use core::fmt::Write as _;
 use core::time::Duration;
 use picosel::backend::AnyBackend;
-use picosel::net::{Accept, TcpListener};
+use picosel::net::Accept;
 use picosel::{Events, Token};
 use progs::chatlog::NONE;
 use progs::fmt::BufWriter;
 use progs::framing::LineReader;
-use progs::{cli, log_err, log_out};
+use progs::listen::{self, Bind, Binds, Peer, Stream};
+use progs::{cli, log_err};
 use room::{Chat, Client, LOG_BYTES, Loop, MAX_CLIENTS, MAX_LINE, N, NICK_CAP, SEND_BUFFER, State};
 
 progs::entry!(server: run);
 
 const USAGE: &str = concat!(
-    "usage: chat-server [--bind ADDR:PORT] [--backend select|poll|epoll]
+    "usage: chat-server [--bind ADDR]... [--backend select|poll|epoll]
                    [--max-clients N] [--max-line BYTES] [--echo-self]
                    [--stall-timeout SECONDS] [--hard-limit BYTES]
 
 A chat room: every line a client sends goes to every other client as
 `NICK: text`. Commands: /nick NAME, /who, /quit.
-  --bind ADDR:PORT   listen address (default 127.0.0.1:8008; [::1]:PORT for IPv6; port 0 = any)
+  --bind ADDR        listen address, up to 4 times, TCP and Unix at once
+                     (default 127.0.0.1:8008): ADDR:PORT (127.0.0.1:8008,
+                     [::1]:8008; port 0 = any), unix:PATH (a socket file: a
+                     stale one is replaced, and it is removed on exit) or
+                     unix:@NAME (abstract name)
   --backend NAME     select, poll or epoll (default epoll)
   --max-clients N    connections served at once, 1-1000 (default 64); the next gets `error: server full`
   --max-line BYTES   longest line relayed, 1-512 (default 512); longer ones get `error: line too long`
@@ -52,8 +57,11 @@ sent yet), the server stops reading from the senders, so TCP slows them
 down, and reads on once the readers have caught up; readers that keep
 reading are never dropped. A client dropped by a limit gets the end of the
 line it was in the middle of and `* you are being disconnected: ...`.
-Nicks are unique without regard to ASCII case and never look like an
-address; in chat lines control characters but TAB become `?`.
+A client's nick is at first its ADDR:PORT over TCP, and over a Unix socket
+`unix-PID` (the connecting process's pid, which the kernel vouches for;
+`unix-PID-2`, `-3`, ... when that is taken). Nicks are unique without
+regard to ASCII case and never look like an address; in chat lines control
+characters but TAB become `?`.
 
 Signals and output: on SIGINT or SIGTERM every client gets
 `* server shutting down` and its queued output (2 s at most), then the
@@ -63,10 +71,12 @@ server exits 0; a second signal stops it at once.
 );
 
 const LISTEN_BACKLOG: i32 = 1024;
+const DEFAULT_BIND: core::net::SocketAddr =
+    core::net::SocketAddr::V4(core::net::SocketAddrV4::new(core::net::Ipv4Addr::LOCALHOST, 8008));
 
 /// What the command line sets.
 struct Config {
-    bind: Option<core::net::SocketAddr>,
+    binds: Binds,
     backend: AnyBackend<N>,
     max_clients: usize,
     max_line: usize,
@@ -85,7 +95,7 @@ fn parse_args(cfg: &mut Config) -> Result<(), i32> {
         ["--bind", "--backend", "--max-clients", "--max-line", "--stall-timeout", "--hard-limit"];
     let parsed = cli::parse(args.skip(1), &["--echo-self"], &valued, |p| {
         match p {
-            cli::Parsed::Opt("--bind", Some(v)) => cfg.bind = Some(cli::addr("--bind", v)?),
+            cli::Parsed::Opt("--bind", Some(v)) => cli::add_bind(&mut cfg.binds, "--bind", v)?,
             cli::Parsed::Opt("--backend", Some(v)) => cfg.backend = cli::backend("--backend", v)?,
             cli::Parsed::Opt(o @ "--max-clients", Some(v)) => {
                 cfg.max_clients = cli::number(o, v, 1, MAX_CLIENTS as u64)? as usize
@@ -111,7 +121,7 @@ fn parse_args(cfg: &mut Config) -> Result<(), i32> {
 
 fn run() -> i32 {
     let mut cfg = Config {
-        bind: cli::addr("--bind", "127.0.0.1:8008").ok(),
+        binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
         backend: AnyBackend::epoll(),
         max_clients: 64,
         max_line: MAX_LINE,
@@ -122,21 +132,19 @@ fn run() -> i32 {
     if let Err(code) = parse_args(&mut cfg) {
         return code;
     }
-    let Some(bind) = cfg.bind else { return 2 };
     // A burst of connects waits in the listen queue while a pass runs (a
     // join batch is sent to everyone): a queue that overflows costs the
     // client a 1 s SYN retry. The kernel caps it at net.core.somaxconn.
-    let listener = match TcpListener::bind(bind, LISTEN_BACKLOG) {
-        Ok(l) => l,
+    let listeners = match listen::bind_all(&cfg.binds, LISTEN_BACKLOG) {
+        Ok(ls) => ls,
         Err(e) => {
-            log_err!("chat-server: cannot listen on {bind}: {e}\n");
+            log_err!("chat-server: {e}\n");
             return 1;
         }
     };
     let mut lp = Loop::with_backend(core::mem::replace(&mut cfg.backend, AnyBackend::epoll()));
     let tick = Duration::from_millis((cfg.stall_s * 250).min(1000));
-    let setup = lp
-        .register(listener.as_raw_fd(), Events::READ, on_accept, Token(0))
+    let setup = listen::watch_all(&mut lp, &listeners, on_accept)
         .and_then(|()| lp.add_signal(progs::os::SIGINT, room::on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)))
         .and_then(|()| lp.add_timer(tick, Some(tick), room::on_stall_tick, Token(0)).map(drop));
@@ -144,9 +152,8 @@ fn run() -> i32 {
         log_err!("chat-server: {e}\n");
         return 1;
     }
-    let local = listener.local_addr().unwrap_or(bind);
-    log_out!("listening on {local} ({})\n", lp.backend_name());
-    let mut chat = Chat::new(listener, cfg.max_clients, cfg.max_line);
+    listen::say_listening(&listeners, lp.backend_name());
+    let mut chat = Chat::new(listeners, cfg.max_clients, cfg.max_line);
     (chat.echo_self, chat.stall_ms, chat.hard_limit) =
         (cfg.echo_self, cfg.stall_s * 1000, cfg.hard_limit);
     // What a pass of callbacks posted goes out after the pass, in one send
@@ -159,13 +166,13 @@ fn run() -> i32 {
     0
 }
 
-/// Takes every pending connection (the listen queue is bounded, and a
-/// connection left in it waits for the next pass; out of fds, the
-/// listener's reserve fd drops it instead of spinning).
-fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
+/// Takes every connection pending on listener `t` (the listen queue is
+/// bounded, and a connection left in it waits for the next pass; out of
+/// fds, the listener's reserve fd drops it instead of spinning).
+fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, t: Token) {
     chat.now = lp.now_ms();
     loop {
-        let Some(listener) = chat.listener.as_mut() else { return };
+        let Some(Some(listener)) = chat.listeners.get_mut(t.0) else { return };
         match listener.accept() {
             Ok(Accept::Stream(s, peer)) => admit(lp, chat, s, peer),
             Ok(Accept::WouldBlock) => return,
@@ -181,12 +188,7 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
 }
 
 /// A new connection joins the room, or is refused if it is full.
-fn admit(
-    lp: &mut Loop,
-    chat: &mut Chat,
-    stream: picosel::net::TcpStream,
-    peer: Option<core::net::SocketAddr>,
-) {
+fn admit(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: Peer) {
     if chat.present >= chat.max_clients || chat.free_len == 0 {
         return room::refuse(&stream); // dropping `stream` closes it
     }
@@ -199,14 +201,7 @@ fn admit(
     }
     chat.free_len -= 1;
     let mut nick = [0u8; NICK_CAP];
-    let nick_len = match peer {
-        Some(p) => {
-            let mut w = BufWriter::new(&mut nick);
-            let _ = write!(w, "{p}");
-            w.len()
-        }
-        None => 0,
-    };
+    let nick_len = default_nick(chat, &stream, peer, &mut nick);
     chat.clients[slot] = Some(Client {
         stream,
         cursor: chat.log.tail(),
@@ -230,6 +225,24 @@ fn admit(
     chat.present += 1;
     welcome(chat, slot);
     room::queue_join(lp, chat, slot);
+}
+
+/// `ADDR:PORT` for a TCP client, `unix-PID` (maybe `unix-PID-K`) for a
+/// Unix socket client ([`input::unix_nick`]).
+fn default_nick(chat: &Chat, stream: &Stream, peer: Peer, nick: &mut [u8; NICK_CAP]) -> usize {
+    match (peer, stream) {
+        (Peer::Tcp(Some(p)), _) => {
+            let mut w = BufWriter::new(nick);
+            let _ = write!(w, "{p}");
+            w.len()
+        }
+        (Peer::Tcp(None), _) => 0,
+        (Peer::Unix(_), Stream::Unix(s)) => {
+            let pid = s.peer_cred().map_or(0, |c| c.pid);
+            input::unix_nick(chat, pid, nick)
+        }
+        (Peer::Unix(_), Stream::Tcp(_)) => input::unix_nick(chat, 0, nick),
+    }
 }
 
 fn welcome(chat: &mut Chat, slot: usize) {

@@ -2,8 +2,8 @@
 //! commands (/nick, /who, /quit).
 
 use crate::room::{
-    self, Chat, Loop, MAX_LINE, NICK_CAP, State, broadcast, discard_input, flush, leave, pause,
-    post, room,
+    self, Chat, Loop, MAX_CLIENTS, MAX_LINE, NICK_CAP, State, broadcast, discard_input, flush,
+    leave, pause, post, room,
 };
 use core::fmt::Write as _;
 use picosel::Events;
@@ -143,8 +143,8 @@ fn trim(s: &[u8]) -> &[u8] {
 }
 
 /// A nick is 1-32 letters, digits, '_', '-' or '.', not only digits and
-/// dots (that is an address: the default nicks are `ADDR:PORT`), and
-/// unique without regard to ASCII case.
+/// dots (that is an address: the default nicks of TCP clients are
+/// `ADDR:PORT`), and unique without regard to ASCII case.
 fn nick_error(chat: &Chat, slot: usize, name: &[u8]) -> Option<&'static [u8]> {
     let valid = !name.is_empty()
         && name.len() <= 32
@@ -163,6 +163,54 @@ fn nick_error(chat: &Chat, slot: usize, name: &[u8]) -> Option<&'static [u8]> {
             })
     });
     taken.then_some(b"error: that nick is taken\n")
+}
+
+/// The default nick of a Unix socket client: `unix-PID`, PID being the
+/// connecting process (`SO_PEERCRED`; 0 if unknown), or `unix-PID-K` with
+/// the smallest K from 2 that no client in the room has when `unix-PID` is
+/// taken (the same process connected twice, or someone chose it). Unique
+/// as a /nick is (without regard to case) and, having letters, never like
+/// an address. Writes it to `nick` and returns its length.
+pub fn unix_nick(chat: &Chat, pid: i32, nick: &mut [u8; NICK_CAP]) -> usize {
+    let base = progs::fmt::format_into(nick, format_args!("unix-{pid}")).len();
+    // Bit K: `unix-PID-K` is taken (bit 1: `unix-PID` itself). Fewer than
+    // MAX_CLIENTS others are in the room, so one of 1..=MAX_CLIENTS is free.
+    let mut used = [0u64; MAX_CLIENTS.div_ceil(64) + 1];
+    let stem = nick.get(..base).unwrap_or(&[]);
+    for &j in chat.live.get(..chat.live_len).unwrap_or(&[]) {
+        let Some(c) = chat.client(usize::from(j)).filter(|c| c.state == State::Open) else {
+            continue;
+        };
+        let Some(k) = c.nick.get(..c.nick_len).and_then(|n| suffix_of(n, stem)) else { continue };
+        if let Some(word) = used.get_mut(k / 64) {
+            *word |= 1 << (k % 64);
+        }
+    }
+    let free =
+        (1..64 * used.len()).find(|&k| used.get(k / 64).is_some_and(|w| w & (1 << (k % 64)) == 0));
+    match free {
+        Some(k) if k > 1 => {
+            let mut w = BufWriter::new(nick.get_mut(base..).unwrap_or(&mut []));
+            let _ = write!(w, "-{k}");
+            base + w.len()
+        }
+        _ => base,
+    }
+}
+
+/// 1 if `nick` is `stem` (ASCII case aside), K if it is `stem-K`.
+fn suffix_of(nick: &[u8], stem: &[u8]) -> Option<usize> {
+    let (head, rest) = nick.split_at_checked(stem.len())?;
+    if !head.eq_ignore_ascii_case(stem) {
+        return None;
+    }
+    match rest {
+        [] => Some(1),
+        [b'-', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {
+            core::str::from_utf8(digits).ok()?.parse().ok()
+        }
+        _ => None,
+    }
 }
 
 fn set_nick(lp: &mut Loop, chat: &mut Chat, slot: usize, name: &[u8]) {

@@ -3,10 +3,10 @@
 
 use crate::input::on_client;
 use core::time::Duration;
-use picosel::net::{TcpListener, TcpStream};
 use picosel::{AnyEventLoop, Events, TimerId, Token};
 use progs::chatlog::{ALL, Cursor, Log, NONE};
 use progs::framing::LineReader;
+use progs::listen::{self, Listener, MAX_BINDS, Stream};
 
 /// Hard limits, fixed at compile time.
 pub const MAX_CLIENTS: usize = 1000;
@@ -59,7 +59,7 @@ pub enum Why {
 }
 
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Stream,
     pub cursor: Cursor,
     pub input: LineReader<IN_CAP>,
     pub nick: [u8; NICK_CAP],
@@ -97,7 +97,9 @@ impl Client {
 }
 
 pub struct Chat {
-    pub listener: Option<TcpListener>,
+    /// One per `--bind` (index = the accept callback's token); all are
+    /// closed at shutdown.
+    pub listeners: [Option<Listener>; MAX_BINDS],
     pub clients: [Option<Client>; MAX_CLIENTS],
     /// Occupied slots, densely (what a pass walks, not all `MAX_CLIENTS`).
     pub live: [u16; MAX_CLIENTS],
@@ -135,7 +137,11 @@ pub struct Chat {
 
 impl Chat {
     /// An empty room.
-    pub const fn new(listener: TcpListener, max_clients: usize, max_line: usize) -> Chat {
+    pub const fn new(
+        listeners: [Option<Listener>; MAX_BINDS],
+        max_clients: usize,
+        max_line: usize,
+    ) -> Chat {
         let mut free = [0u16; MAX_CLIENTS];
         let mut i = 0;
         while i < MAX_CLIENTS {
@@ -143,7 +149,7 @@ impl Chat {
             i += 1;
         }
         Chat {
-            listener: Some(listener),
+            listeners,
             clients: [const { None }; MAX_CLIENTS],
             live: [0; MAX_CLIENTS],
             live_len: 0,
@@ -556,7 +562,7 @@ pub fn close(lp: &mut Loop, chat: &mut Chat, slot: usize) {
 /// Tells a connection there is no room; the caller then closes it (after
 /// taking whatever it already sent, so that the close is not a reset that
 /// could destroy the message).
-pub fn refuse(stream: &TcpStream) {
+pub fn refuse(stream: &Stream) {
     let _ = stream.send(b"error: server full\n");
     discard_input(stream);
     let _ = stream.shutdown_write();
@@ -564,7 +570,7 @@ pub fn refuse(stream: &TcpStream) {
 
 /// Reads and drops whatever `stream` has sent; true when it is done (end of
 /// stream or an error), false when nothing more is there for now.
-pub fn discard_input(stream: &TcpStream) -> bool {
+pub fn discard_input(stream: &Stream) -> bool {
     let mut sink = [0u8; 1024];
     for _ in 0..16 {
         match stream.recv(&mut sink) {
@@ -687,9 +693,7 @@ pub fn on_signal(lp: &mut Loop, chat: &mut Chat, _signo: i32, _t: Token) {
         return lp.stop(); // a second signal: stop now
     }
     chat.shutting_down = true;
-    if let Some(l) = chat.listener.take() {
-        let _ = lp.unregister(l.as_raw_fd());
-    }
+    listen::close_all(lp, &mut chat.listeners); // socket files removed
     broadcast(lp, chat, NONE, b"* server shutting down\n");
     chat.now = lp.now_ms();
     let mut i = chat.live_len;
