@@ -53,10 +53,12 @@ A chat room: every line a client sends goes to every other client as
 
 Fair under floods: output goes through one shared 64 KiB log. When it is
 full (the next line would push out one a client in the room has not been
-sent yet), the server stops reading from the senders, so TCP slows them
-down, and reads on once the readers have caught up; readers that keep
-reading are never dropped. A client dropped by a limit gets the end of the
-line it was in the middle of and `* you are being disconnected: ...`.
+sent yet), the server stops reading from the senders, so their sockets
+slow them down, and reads on once the readers have caught up; readers
+that keep reading are never dropped. A client dropped by a limit gets the
+end of the line it was in the middle of and
+`* you are being disconnected: ...`.
+
 A client's nick is at first its ADDR:PORT over TCP, and over a Unix socket
 `unix-PID` (the connecting process's pid, which the kernel vouches for;
 `unix-PID-2`, `-3`, ... when that is taken). Nicks are unique without

@@ -12,7 +12,9 @@ use progs::listen::{self, Listener, MAX_BINDS, Stream};
 pub const MAX_CLIENTS: usize = 1000;
 pub const MAX_LINE: usize = 512;
 pub const NICK_CAP: usize = 48;
-pub const N: usize = MAX_CLIENTS + 4;
+/// Registered fds: the clients, a listener per `--bind`, the signalfd and
+/// a spare.
+pub const N: usize = MAX_CLIENTS + MAX_BINDS + 4;
 /// A client's input buffer: a line of `MAX_LINE` bytes and its CRLF fit,
 /// with room to receive more.
 pub const IN_CAP: usize = 576;
