@@ -327,3 +327,33 @@ fn batched_join_notices_go_only_to_those_already_there() {
     let who = c.line().unwrap();
     assert!(who.starts_with("* online (3):") && who.contains(&anick), "{who}");
 }
+
+/// Wake-ups of process `pid` so far: its voluntary context switches (each
+/// blocking wait that ends counts one), from /proc.
+fn wakeups(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap()
+}
+
+/// An idle room costs nothing: the soft limit's check runs only while a
+/// client waits for its socket to take what it is owed. (Measured over a
+/// window longer than the check's period, a second.)
+#[test]
+fn an_idle_room_makes_no_wake_ups() {
+    let s = server(&[]);
+    let (mut a, nick_a) = join(&s);
+    let (_b, _) = join(&s);
+    // Everything of the joins has arrived: a's own join notice of b.
+    let notice = a.line().expect("b's join notice");
+    assert!(notice.starts_with("* "), "{notice} (a is {nick_a})");
+    if common::under_emulation() {
+        return; // qemu's own threads make the count meaningless
+    }
+    let before = wakeups(s.pid());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(wakeups(s.pid()), before, "chat-server woke up while the room was idle");
+}

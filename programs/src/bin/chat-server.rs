@@ -14,7 +14,6 @@ mod input;
 mod room;
 
 use core::fmt::Write as _;
-use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::net::Accept;
 use picosel::{Events, Token};
@@ -145,11 +144,9 @@ fn run() -> i32 {
         }
     };
     let mut lp = Loop::with_backend(core::mem::replace(&mut cfg.backend, AnyBackend::epoll()));
-    let tick = Duration::from_millis((cfg.stall_s * 250).min(1000));
     let setup = listen::watch_all(&mut lp, &listeners, on_accept)
         .and_then(|()| lp.add_signal(progs::os::SIGINT, room::on_signal, Token(0)))
-        .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)))
-        .and_then(|()| lp.add_timer(tick, Some(tick), room::on_stall_tick, Token(0)).map(drop));
+        .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)));
     if let Err(e) = setup {
         log_err!("chat-server: {e}\n");
         return 1;

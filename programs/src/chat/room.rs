@@ -133,6 +133,11 @@ pub struct Chat {
     pub now: u64,
     pub shutting_down: bool,
     pub linger_timer: Option<TimerId>,
+    /// The soft limit's check: armed only while some client waits for its
+    /// socket to take what it is owed (an idle room makes no wake-ups).
+    pub stall_timer: Option<TimerId>,
+    /// A client started waiting for room since the last pass.
+    pub stall_wanted: bool,
     /// Rotates where paused senders resume from.
     pub turn: usize,
 }
@@ -175,6 +180,8 @@ impl Chat {
             now: 0,
             shutting_down: false,
             linger_timer: None,
+            stall_timer: None,
+            stall_wanted: false,
             turn: 0,
         }
     }
@@ -340,6 +347,9 @@ fn resume(lp: &mut Loop, chat: &mut Chat) {
 pub fn flush_all(lp: &mut Loop, chat: &mut Chat) {
     chat.now = lp.now_ms();
     flush_owed(lp, chat);
+    if chat.stall_wanted {
+        arm_stall_timer(lp, chat);
+    }
     for _ in 0..16 {
         if chat.paused == 0 {
             return;
@@ -436,6 +446,7 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     if !c.writing {
         c.writing = true;
         c.time_ms = chat.now;
+        chat.stall_wanted = true;
         set_interest(lp, c, slot);
     }
 }
@@ -537,6 +548,7 @@ fn send_farewell(lp: &mut Loop, chat: &mut Chat, slot: usize) {
         }
     }
     c.writing = true;
+    chat.stall_wanted = true;
     set_interest(lp, c, slot);
 }
 
@@ -637,8 +649,9 @@ fn on_linger_tick(lp: &mut Loop, chat: &mut Chat, id: TimerId, _t: Token) {
 
 /// The soft limit: a client owed output whose socket has taken nothing for
 /// the stall timeout is dropped.
-pub fn on_stall_tick(lp: &mut Loop, chat: &mut Chat, _id: TimerId, _t: Token) {
+pub fn on_stall_tick(lp: &mut Loop, chat: &mut Chat, id: TimerId, _t: Token) {
     chat.now = lp.now_ms();
+    let mut waiting = 0;
     let mut i = chat.live_len;
     while i > 0 {
         i -= 1;
@@ -647,8 +660,26 @@ pub fn on_stall_tick(lp: &mut Loop, chat: &mut Chat, _id: TimerId, _t: Token) {
         let owing = matches!(c.state, State::Open | State::Closing) && c.writing;
         if owing && chat.now.saturating_sub(c.time_ms) >= chat.stall_ms {
             drop_slow(lp, chat, slot, Why::Stalled);
+        } else if owing {
+            waiting += 1;
         }
     }
+    if waiting == 0 && !chat.stall_wanted {
+        // Nobody waits for room: no more ticks until somebody does.
+        lp.cancel_timer(id);
+        chat.stall_timer = None;
+    }
+}
+
+/// Arms the soft limit's periodic check (a quarter of the stall timeout,
+/// at most a second) if it is not running.
+fn arm_stall_timer(lp: &mut Loop, chat: &mut Chat) {
+    chat.stall_wanted = false;
+    if chat.stall_timer.is_some() {
+        return;
+    }
+    let tick = Duration::from_millis((chat.stall_ms / 4).clamp(1, 1000));
+    chat.stall_timer = lp.add_timer(tick, Some(tick), on_stall_tick, Token(0)).ok();
 }
 
 /// Notes that `slot` joined; the notices go out together after
