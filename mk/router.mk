@@ -106,6 +106,12 @@ ROUTER_TEST_DIR := $(CURDIR)/target/router-test
 # after the drain and get through, so the count is one short: about one run
 # in two on aarch64). `make test` still runs it natively.
 ROUTER_PROGRAMS_TEST_SKIP := --skip dropped_log_lines_are_counted_and_told
+# MIPS only: qemu 7.2 hands getsockopt(SO_ERROR)'s value to the guest
+# untranslated, the host's ECONNREFUSED (111) where MIPS's is 146, so
+# watch-client reports "errno 111: unknown error" instead of ECONNREFUSED
+# (a C program doing a non-blocking connect to a refusing port and reading
+# SO_ERROR shows it: 111 under qemu-mipsel, 146 expected).
+ROUTER_PROGRAMS_TEST_SKIP_MIPS := --skip watch_client_reports_a_refused_connection
 # The qemu-user binary and the gcc (for libgcc_eh.a) of a triple; the
 # environment variable stem of a triple.
 ROUTER_QEMU = case $$t in armv7-*) q=qemu-arm-static; g=arm-linux-gnueabihf-gcc;; \
@@ -135,9 +141,10 @@ router-test-lib: router-toolchain
 
 router-test-programs: router
 	@failed=; for t in $(ROUTER_TARGETS); do \
-	  $(ROUTER_QEMU); \
-	  echo "== $$t: cargo test -p picosel-programs, the musl binaries under $$q"; \
+	  $(ROUTER_QEMU); skip="$(ROUTER_PROGRAMS_TEST_SKIP)"; \
+	  case $$t in mips*) skip="$$skip $(ROUTER_PROGRAMS_TEST_SKIP_MIPS)";; esac; \
+	  echo "== $$t: cargo test -p picosel-programs, the musl binaries under $$q ($$skip)"; \
 	  env PICOSEL_TEST_RUNNER=$$q PICOSEL_TEST_BIN_DIR=$(CURDIR)/target/router/$$t/release \
-	    $(CARGO) test -p picosel-programs --no-fail-fast -- $(ROUTER_PROGRAMS_TEST_SKIP) \
+	    $(CARGO) test -p picosel-programs --no-fail-fast -- $$skip \
 	    || failed="$$failed $$t"; \
 	done; [ -z "$$failed" ] || { echo "router-test-programs failed on:$$failed"; exit 1; }
