@@ -7,9 +7,18 @@
  * not. This is enough of it for the unwinder: the .eh_frame_hdr
  * (PT_GNU_EH_FRAME) of the loaded object that holds pc, found with
  * dl_iterate_phdr (which musl has, static binaries included). The struct
- * is glibc's generic layout (DLFO_STRUCT_HAS_EH_DBASE and _EH_COUNT 0). */
+ * is glibc's generic layout (DLFO_STRUCT_HAS_EH_DBASE and _EH_COUNT 0).
+ *
+ * Also: that libgcc_eh calls pthread_once and friends through weak
+ * references (glibc's way of asking "is libpthread linked?"), and a weak
+ * reference does not pull a member out of musl's static libc.a: the
+ * symbol stays 0, and the first unwind (any panic) calls address 0
+ * (SIGSEGV in uw_init_context_1's __gthread_once). The strong references
+ * below pull them in; this object is linked because the unwinder needs
+ * _dl_find_object. */
 #define _GNU_SOURCE
 #include <link.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,3 +73,8 @@ int _dl_find_object(void *pc, struct dl_find_object *result) {
     dl_iterate_phdr(visit, &s);
     return s.found ? 0 : -1;
 }
+
+void *const picosel_libgcc_eh_pthread_refs[] = {
+    (void *)pthread_once, (void *)pthread_mutex_lock, (void *)pthread_mutex_unlock,
+    (void *)pthread_key_create, (void *)pthread_getspecific, (void *)pthread_setspecific,
+};
