@@ -14,6 +14,7 @@ help:
 	@echo "make cross    build for armv7 and aarch64; make cross-test runs the tests under qemu"
 	@echo "make router   static musl programs for routers: armv7, aarch64, mipsel, mips (target/router/)"
 	@echo "make router-smoke  file checks, and chat-server relaying lines under qemu, for each router target"
+	@echo "make router-test   library tests on armv7 and mipsel musl, programs' tests on the musl binaries of all four, under qemu"
 	@echo "make size     stripped sizes of the static programs (glibc and musl) next to a do-nothing binary"
 	@echo "make bench    benchmarks against mio, libev, raw epoll and Python (writes bench/REPORT.md)"
 	@echo "make package-check  cargo package -p picosel without warnings, then the .crate's tests on their own"
@@ -49,7 +50,7 @@ fmt:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p picosel --no-deps --features std
 
-ci: lint test doc package-check fuzz-ci cross-test router-smoke
+ci: lint test doc package-check fuzz-ci cross-test router-smoke router-test
 
 clean:
 	$(CARGO) clean

@@ -30,7 +30,11 @@ impl Watcher {
         if let Ok(runner) = std::env::var("PICOSEL_TEST_RUNNER") {
             cmd.args(runner.split_whitespace());
         }
-        cmd.arg(env!("CARGO_BIN_EXE_link-watch")).args(args).stdout(Stdio::piped());
+        let bin = match std::env::var_os("PICOSEL_TEST_BIN_DIR").filter(|d| !d.is_empty()) {
+            Some(dir) => std::path::Path::new(&dir).join("link-watch").into_os_string(),
+            None => env!("CARGO_BIN_EXE_link-watch").into(),
+        };
+        cmd.arg(bin).args(args).stdout(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn link-watch");
         let out: ChildStdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();

@@ -164,7 +164,13 @@ impl Drop for Server {
     }
 }
 
+/// The path of program `name`: `$PICOSEL_TEST_BIN_DIR/name` when that is
+/// set (e.g. `target/router/armv7-unknown-linux-musleabihf/release`, to test
+/// the router builds under `PICOSEL_TEST_RUNNER`), else cargo's own build.
 pub fn bin(name: &str) -> String {
+    if let Some(dir) = std::env::var_os("PICOSEL_TEST_BIN_DIR").filter(|d| !d.is_empty()) {
+        return std::path::Path::new(&dir).join(name).to_string_lossy().into_owned();
+    }
     match name {
         "chat-server" => env!("CARGO_BIN_EXE_chat-server"),
         "chat-client" => env!("CARGO_BIN_EXE_chat-client"),
