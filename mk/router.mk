@@ -87,10 +87,9 @@ size-router: router
 #    picosel-programs, built for the host) against the musl binaries of
 #    every router target in target/router/<triple>/release, each started
 #    under that target's qemu (PICOSEL_TEST_BIN_DIR, PICOSEL_TEST_RUNNER).
-# ROUTER_LIB_TEST_EXCLUDE: library test files left out on musl, where they
-# do not compile: they move a libc::pthread_t into a thread, and on musl
-# pthread_t is a pointer (not Send); tests/event_loop.rs and no_alloc.rs
-# pass it as usize and build. Remove a name once its file does the same.
+# ROUTER_LIB_TEST_EXCLUDE: library test files to leave out on musl (none:
+# the tests pass a libc::pthread_t to other threads as a usize, since on
+# musl it is a pointer, not Send).
 # The two 32-bit targets with 64-bit time_t: ARM (EHABI unwinding) and MIPS
 # (DWARF unwinding, soft-float musl, errno numbers of its own).
 ROUTER_LIB_TEST_TARGETS := armv7-unknown-linux-musleabihf mipsel-unknown-linux-musl
@@ -98,7 +97,7 @@ ROUTER_LIB_TEST_TARGETS := armv7-unknown-linux-musleabihf mipsel-unknown-linux-m
 # untranslated (the host's ECONNREFUSED, 111; MIPS's is 146), see
 # ROUTER_PROGRAMS_TEST_SKIP_MIPS below.
 ROUTER_LIB_TEST_SKIP_MIPS := --skip connect_refused_shows_in_take_error
-ROUTER_LIB_TEST_EXCLUDE := selector waker
+ROUTER_LIB_TEST_EXCLUDE :=
 ROUTER_LIB_TESTS = --lib $(foreach f,$(filter-out $(ROUTER_LIB_TEST_EXCLUDE),\
 	$(basename $(notdir $(wildcard tests/*.rs)))),--test $(f))
 ROUTER_TEST_DIR := $(CURDIR)/target/router-test

@@ -663,7 +663,8 @@ mod signals {
     {
         install();
         // SAFETY: pthread_self has no preconditions.
-        let me = unsafe { libc::pthread_self() };
+        // As a number: on musl pthread_t is a pointer, not Send.
+        let me = unsafe { libc::pthread_self() } as usize;
         let stop = Arc::new(AtomicBool::new(false));
         let start = HITS.load(Ordering::SeqCst);
         let s2 = stop.clone();
@@ -671,7 +672,7 @@ mod signals {
             while !s2.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(30));
                 // SAFETY: `me` is alive until stop() joins us.
-                unsafe { libc::pthread_kill(me, libc::SIGUSR1) };
+                unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
             }
         });
         let hits = move || HITS.load(Ordering::SeqCst) - start;

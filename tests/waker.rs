@@ -78,7 +78,8 @@ fn woken_from_a_signal_handler() {
         assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
     }
     // SAFETY (test): pthread_self has no preconditions.
-    let me = unsafe { libc::pthread_self() };
+    // As a number: on musl pthread_t is a pointer, not Send.
+    let me = unsafe { libc::pthread_self() } as usize;
     let mut sel: DefaultSelector<&str, 4> = DefaultSelector::new();
     sel.register(waker.as_raw_fd(), Events::READ, "waker").unwrap();
     let n = bounded("select(None) with a signal", || {
@@ -87,7 +88,7 @@ fn woken_from_a_signal_handler() {
                 std::thread::sleep(Duration::from_millis(100));
                 // SAFETY (test): `me` is the test thread, alive: it is
                 // blocked in select until this signal's wake arrives.
-                assert_eq!(unsafe { libc::pthread_kill(me, libc::SIGUSR1) }, 0);
+                assert_eq!(unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) }, 0);
             });
             sel.select(None).unwrap()
         })
