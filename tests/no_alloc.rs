@@ -184,3 +184,37 @@ fn unix_stream_calls_make_no_heap_allocation() {
     assert_eq!(cred.pid, std::process::id() as i32);
     assert!(d.unwrap().truncated);
 }
+
+#[test]
+fn netlink_open_request_recv_and_parse_make_no_heap_allocation() {
+    use picosel::net::Netlink;
+    use picosel::net::netlink::{Groups, Message};
+    let mut buf = [0u8; 16384];
+    let mut sel: picosel::DefaultSelector<(), 1> = picosel::DefaultSelector::new();
+    WATCHING.with(|w| w.set(true));
+    let opened = Netlink::open(Groups::LINK);
+    let (mut links, mut done) = (0, false);
+    if let Ok(mut nl) = opened {
+        sel.register(nl.as_raw_fd(), Events::READ, ()).unwrap();
+        nl.request_links().unwrap();
+        // The dump of this machine's links, to its Done.
+        for _ in 0..64 {
+            if done {
+                break;
+            }
+            sel.select(Some(Duration::from_secs(5))).unwrap();
+            while let Ok(Some(messages)) = nl.recv(&mut buf) {
+                for m in messages {
+                    match m {
+                        Message::Link(_) => links += 1,
+                        Message::Done => done = true,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    WATCHING.with(|w| w.set(false));
+    assert_eq!(COUNT.with(Cell::get), 0, "heap allocations in netlink calls");
+    assert!(done && links >= 1, "the dump ended with {links} links (done: {done})");
+}
