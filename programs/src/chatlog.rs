@@ -77,6 +77,11 @@ impl<const P: usize, const E: usize> Log<P, E> {
         Cursor { seq: self.next, off: 0 }
     }
 
+    /// A cursor at the oldest message the log still holds.
+    pub fn oldest(&self) -> Cursor {
+        Cursor { seq: self.first, off: 0 }
+    }
+
     /// Where a message of `len` bytes would start (no entry wraps the ring).
     fn place(&self, len: usize) -> u64 {
         let p = P as u64;

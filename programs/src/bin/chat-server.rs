@@ -168,9 +168,16 @@ fn run() -> i32 {
 /// Takes every connection pending on listener `t` (the listen queue is
 /// bounded, and a connection left in it waits for the next pass; out of
 /// fds, the listener's reserve fd drops it instead of spinning).
+/// Connections accepted per readiness. Each newcomer's welcome goes into
+/// the shared log, and the log is sent after the pass: a burst accepted in
+/// one pass without a bound (1,000 connects queued in the backlog) would
+/// push the first newcomers' welcomes out of the 64 KiB log before they
+/// were sent. The listener stays readable, so the rest follow next pass.
+const ACCEPTS_PER_PASS: usize = 64;
+
 fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, t: Token) {
     chat.now = lp.now_ms();
-    loop {
+    for _ in 0..ACCEPTS_PER_PASS {
         let Some(Some(listener)) = chat.listeners.get_mut(t.0) else { return };
         match listener.accept() {
             Ok(Accept::Stream(s, peer)) => admit(lp, chat, s, peer),

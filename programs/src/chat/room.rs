@@ -411,8 +411,16 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
         State::Farewell => return send_farewell(lp, chat, slot),
         State::Open | State::Closing => {}
     }
-    if chat.log.behind(&c.cursor).is_none_or(|b| b > chat.hard_limit) {
-        return drop_slow(lp, chat, slot, Why::Behind);
+    match chat.log.behind(&c.cursor) {
+        // Out of the log, but its socket was taking everything: what was
+        // evicted was for others (a caught-up client's cursor stays where
+        // it was while messages for other clients, e.g. the welcomes of a
+        // burst of newcomers, go by; anything for it marks it owed and is
+        // flushed the same pass). Go on from the oldest message held.
+        None if !c.writing => c.cursor = chat.log.oldest(),
+        None => return drop_slow(lp, chat, slot, Why::Behind),
+        Some(b) if b > chat.hard_limit => return drop_slow(lp, chat, slot, Why::Behind),
+        Some(_) => {}
     }
     let tail = chat.log.tail().seq;
     for _ in 0..64 {
