@@ -41,7 +41,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::{RawFd, sys};
+use crate::{Errno, RawFd, sys};
 
 pub mod netlink;
 mod options;
@@ -64,6 +64,17 @@ impl Drop for Fd {
         if self.0 >= 0 {
             let _ = sys::close(self.0);
         }
+    }
+}
+
+/// Maps would-block to `Ok(None)`: how every socket type here reports
+/// "nothing now". Inlined: it is on the echo hot path.
+#[inline(always)]
+pub(crate) fn nonblocking<T>(result: Result<T, Errno>) -> Result<Option<T>, Errno> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_would_block() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

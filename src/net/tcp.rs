@@ -1,7 +1,7 @@
 //! TCP: the listener (with its reserve fd) and the stream.
 
-use super::Fd;
 use super::options::{Kind, SocketOptions};
+use super::{Fd, nonblocking};
 use crate::{Errno, Error, RawFd, sys};
 use core::net::SocketAddr;
 
@@ -205,11 +205,7 @@ impl TcpStream {
     /// result check on the hot path.
     #[inline(always)]
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
-        match sys::retry_on_intr(|| sys::recv(self.fd.0, buf)) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.is_would_block() => Ok(None),
-            Err(e) => Err(e),
-        }
+        nonblocking(sys::retry_on_intr(|| sys::recv(self.fd.0, buf)))
     }
 
     /// Writes from `buf`: `Ok(Some(n))` bytes taken (possibly fewer than
@@ -217,11 +213,7 @@ impl TcpStream {
     /// reset the connection gives `Err` (`EPIPE`/`ECONNRESET`), not SIGPIPE.
     #[inline(always)]
     pub fn send(&self, buf: &[u8]) -> Result<Option<usize>, Errno> {
-        match sys::retry_on_intr(|| sys::send(self.fd.0, buf)) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.is_would_block() => Ok(None),
-            Err(e) => Err(e),
-        }
+        nonblocking(sys::retry_on_intr(|| sys::send(self.fd.0, buf)))
     }
 
     /// Closes the writing half (the peer reads end of stream).

@@ -1,7 +1,7 @@
 //! UDP: one socket type for unicast, broadcast and multicast datagrams.
 
-use super::Fd;
 use super::options::{Kind, SocketOptions};
+use super::{Fd, nonblocking};
 use crate::{Errno, Error, RawFd, sys};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -63,15 +63,6 @@ pub struct Datagram<A = SocketAddr> {
 #[derive(Debug)]
 pub struct UdpSocket {
     fd: Fd,
-}
-
-/// Maps would-block to `Ok(None)`.
-fn nonblocking<T>(result: Result<T, Errno>) -> Result<Option<T>, Errno> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_would_block() => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 impl UdpSocket {

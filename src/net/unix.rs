@@ -1,7 +1,7 @@
 //! Unix domain sockets: the address type, the listener and stream, and
 //! the datagram socket.
 
-use super::{Accept, Datagram, Fd, tcp::open_reserve};
+use super::{Accept, Datagram, Fd, nonblocking, tcp::open_reserve};
 use crate::{Errno, Error, RawFd, sys};
 use core::fmt;
 
@@ -464,11 +464,7 @@ impl UnixStream {
     /// end of stream, `Ok(None)` when nothing is available yet.
     #[inline(always)]
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>, Errno> {
-        match sys::retry_on_intr(|| sys::recv(self.fd.0, buf)) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.is_would_block() => Ok(None),
-            Err(e) => Err(e),
-        }
+        nonblocking(sys::retry_on_intr(|| sys::recv(self.fd.0, buf)))
     }
 
     /// Writes from `buf`: `Ok(Some(n))` bytes taken (possibly fewer than
@@ -476,11 +472,7 @@ impl UnixStream {
     /// gives `Err(EPIPE)`, never SIGPIPE.
     #[inline(always)]
     pub fn send(&self, buf: &[u8]) -> Result<Option<usize>, Errno> {
-        match sys::retry_on_intr(|| sys::send(self.fd.0, buf)) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.is_would_block() => Ok(None),
-            Err(e) => Err(e),
-        }
+        nonblocking(sys::retry_on_intr(|| sys::send(self.fd.0, buf)))
     }
 
     /// Closes the writing half (the peer reads end of stream).
@@ -579,15 +571,6 @@ impl UnixStream {
 #[derive(Debug)]
 pub struct UnixDatagram {
     fd: Fd,
-}
-
-/// Maps would-block to `Ok(None)`.
-fn nonblocking<T>(result: Result<T, Errno>) -> Result<Option<T>, Errno> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_would_block() => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 impl UnixDatagram {
