@@ -168,19 +168,19 @@ pub fn fail(e: CliError<'_>, usage: &str) -> i32 {
             return 0;
         }
         CliError::Unknown(a) => {
-            crate::err!("error: unknown option {a}\n");
+            crate::err!("error: unknown option ", a, "\n");
         }
         CliError::MissingValue(a) => {
-            crate::err!("error: {a} needs a value\n");
+            crate::err!("error: ", a, " needs a value\n");
         }
         CliError::BadValue(a, v) => {
-            crate::err!("error: bad value for {a}: {v}\n");
+            crate::err!("error: bad value for ", a, ": ", v, "\n");
         }
         CliError::Invalid(a, v, why) => {
-            crate::err!("error: bad value for {a}: {v}: {why}\n");
+            crate::err!("error: bad value for ", a, ": ", v, ": ", why, "\n");
         }
         CliError::Conflict(why) => {
-            crate::err!("error: {why}\n");
+            crate::err!("error: ", why, "\n");
         }
     }
     let _ = crate::os::write_all(crate::os::STDERR, usage.as_bytes());

@@ -8,8 +8,8 @@
 //!   the command line from `/proc/self/cmdline` ([`os::args`]), local time
 //!   and its `asctime` form, `isatty`, `getpid`, `exit`, `abort`, and the
 //!   signal numbers the programs handle.
-//! - [`fmt`]: formatting into fixed byte buffers ([`fmt::BufWriter`],
-//!   [`fmt::format_into`]).
+//! - [`fmt`]: text into fixed byte buffers without `core::fmt`
+//!   ([`fmt::Show`], [`fmt::BufWriter`], [`put!`]).
 //! - [`ring`]: [`ring::ByteRing`], a fixed-capacity byte FIFO for
 //!   per-connection output.
 //! - [`cli`]: argument parsing; [`listen`]: the servers' listeners (TCP,
@@ -105,42 +105,46 @@ macro_rules! prog_name {
     };
 }
 
-/// Prints to stdout, like `print!`, without `std` (output over 1 KiB is
-/// cut). Waits for the reader as long as it takes; if stdout fails
-/// (`EPIPE`: the reader has gone) the program says so on stderr and exits
-/// with status 1 ([`os::print_fmt`]). For interactive output; a server's
-/// lines go through [`log_out!`].
+/// Prints its pieces ([`fmt::Show`]: `&str`, integers, `Errno`, addresses,
+/// ...) to stdout, like `print!` without `std` or `core::fmt` (output over 1
+/// KiB is cut): `out!("Received: ", text, "\n")`. Waits for the reader as
+/// long as it takes; if stdout fails (`EPIPE`: the reader has gone) the
+/// program says so on stderr and exits with status 1
+/// ([`os::print_parts`]). For interactive output; a server's lines go
+/// through [`log_out!`].
 #[macro_export]
 macro_rules! out {
-    ($($arg:tt)*) => {
-        $crate::os::print_fmt($crate::prog_name!(), format_args!($($arg)*))
+    ($($piece:expr),* $(,)?) => {
+        $crate::os::print_parts($crate::prog_name!(), &[$(&$piece as &dyn $crate::fmt::Show),*])
     };
 }
 
-/// Prints to stderr, like `eprint!`, without `std`; a failure is ignored.
-/// Blocking: for the messages of clients and of command-line errors; a
-/// server's lines go through [`log_err!`].
+/// Prints its pieces to stderr, like `eprint!` (see [`out!`]); a failure is
+/// ignored. Blocking: for the messages of clients and of command-line
+/// errors; a server's lines go through [`log_err!`].
 #[macro_export]
 macro_rules! err {
-    ($($arg:tt)*) => {
-        let _ = $crate::os::write_fmt($crate::os::STDERR, format_args!($($arg)*));
+    ($($piece:expr),* $(,)?) => {
+        let _ = $crate::os::write_parts($crate::os::STDERR, &[$(&$piece as &dyn $crate::fmt::Show),*]);
     };
 }
 
-/// A server's status line on stdout, written only if that can be done
-/// without waiting; otherwise dropped and counted ([`os::log_fmt`]).
+/// A server's status line on stdout, from pieces as for [`out!`], written
+/// only if that can be done without waiting; otherwise dropped and counted
+/// ([`os::log_parts`]).
 #[macro_export]
 macro_rules! log_out {
-    ($($arg:tt)*) => {
-        let _ = $crate::os::log_fmt($crate::os::STDOUT, $crate::prog_name!(), format_args!($($arg)*));
+    ($($piece:expr),* $(,)?) => {
+        let _ = $crate::os::log_parts($crate::os::STDOUT, $crate::prog_name!(), &[$(&$piece as &dyn $crate::fmt::Show),*]);
     };
 }
 
-/// A server's log line on stderr, written only if that can be done without
-/// waiting; otherwise dropped and counted ([`os::log_fmt`]).
+/// A server's log line on stderr, from pieces as for [`out!`], written only
+/// if that can be done without waiting; otherwise dropped and counted
+/// ([`os::log_parts`]).
 #[macro_export]
 macro_rules! log_err {
-    ($($arg:tt)*) => {
-        let _ = $crate::os::log_fmt($crate::os::STDERR, $crate::prog_name!(), format_args!($($arg)*));
+    ($($piece:expr),* $(,)?) => {
+        let _ = $crate::os::log_parts($crate::os::STDERR, $crate::prog_name!(), &[$(&$piece as &dyn $crate::fmt::Show),*]);
     };
 }

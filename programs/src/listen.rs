@@ -5,7 +5,7 @@
 //! - [`Bind`]: one parsed `--bind` value ([`crate::cli::bind`] parses it);
 //!   [`Binds`]: the list a program was given, or its default.
 //! - [`Listener`]: one listening socket of either kind, with
-//!   [`accept`](Listener::accept) giving a [`Stream`] and its [`Peer`]; its `Display` is
+//!   [`accept`](Listener::accept) giving a [`Stream`] and its [`Peer`]; its [`Show`] is
 //!   what the `listening on ...` line names (`127.0.0.1:8007`,
 //!   `unix:/tmp/echo.sock`, `unix:@echo`). A socket file is bound with
 //!   [`UnixListener::bind_replacing`] (a stale file left by a server that
@@ -13,7 +13,7 @@
 //!   `EADDRINUSE`), and removed again when the listener is dropped.
 //! - [`bind_all`]: a listener per bind, or the first [`BindError`].
 
-use core::fmt;
+use crate::fmt::{BufWriter, Escaped, Show};
 use core::net::SocketAddr;
 use picosel::backend::AnyBackend;
 use picosel::net::{Accept, TcpListener, TcpStream, UnixAddr, UnixListener, UnixStream};
@@ -31,25 +31,17 @@ pub enum Bind {
     Unix(UnixAddr),
 }
 
-impl fmt::Display for Bind {
+impl Show for Bind {
     /// `127.0.0.1:8007`, `[::1]:8007`, `unix:/tmp/x.sock`, `unix:@name`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (prefix, bytes) = match self {
-            Bind::Tcp(a) => return fmt::Display::fmt(a, f),
+    fn show(&self, w: &mut BufWriter<'_>) {
+        match self {
+            Bind::Tcp(a) => a.show(w),
             Bind::Unix(u) => match (u.as_path(), u.as_abstract_name()) {
-                (Some(p), _) => ("unix:", p),
-                (None, Some(n)) => ("unix:@", n),
-                (None, None) => return f.write_str("unix:(unnamed)"),
+                (Some(p), _) => crate::put!(w, "unix:", Escaped(p)),
+                (None, Some(n)) => crate::put!(w, "unix:@", Escaped(n)),
+                (None, None) => w.push_str("unix:(unnamed)"),
             },
-        };
-        f.write_str(prefix)?;
-        for chunk in bytes.utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            for b in chunk.invalid() {
-                write!(f, "\\x{b:02x}")?;
-            }
         }
-        Ok(())
     }
 }
 
@@ -96,7 +88,7 @@ impl Binds {
     }
 }
 
-/// A listener that could not be set up, and why; its `Display` is the
+/// A listener that could not be set up, and why; its [`Show`] is the
 /// whole message (`cannot listen on unix:/x: EADDRINUSE ...`).
 #[derive(Clone, Copy, Debug)]
 pub struct BindError {
@@ -106,17 +98,17 @@ pub struct BindError {
     pub error: Error,
 }
 
-impl fmt::Display for BindError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot listen on {}: {}", self.bind, self.error)?;
+impl Show for BindError {
+    fn show(&self, w: &mut BufWriter<'_>) {
+        crate::put!(w, "cannot listen on ", self.bind, ": ", self.error);
         let in_use = self.error == Error::Os(Errno::EADDRINUSE);
         match self.bind {
-            Bind::Unix(u) if in_use && u.as_path().is_some() => f.write_str(
+            Bind::Unix(u) if in_use && u.as_path().is_some() => w.push_str(
                 " (a server is running on that socket, or the path is not a socket file; \
                  a stale socket file would have been replaced)",
             ),
-            Bind::Unix(_) if in_use => f.write_str(" (a server has that abstract name)"),
-            _ => Ok(()),
+            Bind::Unix(_) if in_use => w.push_str(" (a server has that abstract name)"),
+            _ => {}
         }
     }
 }
@@ -194,9 +186,9 @@ impl Listener {
     }
 }
 
-impl fmt::Display for Listener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.local, f)
+impl Show for Listener {
+    fn show(&self, w: &mut BufWriter<'_>) {
+        self.local.show(w)
     }
 }
 
@@ -362,6 +354,6 @@ pub fn close_all<C, const N: usize, const T: usize>(
 /// first line names the first `--bind`.
 pub fn say_listening(ls: &[Option<Listener>], backend: &str) {
     for l in ls.iter().flatten() {
-        crate::log_out!("listening on {l} ({backend})\n");
+        crate::log_out!("listening on ", l, " (", backend, ")\n");
     }
 }

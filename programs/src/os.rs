@@ -3,8 +3,8 @@
 //! Every failure here is an OS error, so the functions return
 //! [`Errno`] (which converts into [`picosel::Error`] with `?`).
 
+use crate::fmt::{Pad, Show};
 use crate::sys;
-use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use picosel::Errno;
 
@@ -116,11 +116,11 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Formats `args` (up to 1 KiB, cut beyond) and writes it to `fd`.
-pub fn write_fmt(fd: i32, args: fmt::Arguments<'_>) -> Result<(), Errno> {
+/// Writes `parts` (up to 1 KiB, cut beyond) to `fd` (the [`err!`](crate::err)
+/// macro).
+pub fn write_parts(fd: i32, parts: &[&dyn Show]) -> Result<(), Errno> {
     let mut buf = [0u8; 1024];
-    let text = crate::fmt::format_into(&mut buf, args);
-    write_all(fd, text.as_bytes())
+    write_all(fd, crate::fmt::concat(&mut buf, parts))
 }
 
 /// Log lines dropped since the last notice, for stdout and stderr.
@@ -172,17 +172,17 @@ pub fn write_now(fd: i32, mut bytes: &[u8]) -> Result<(), Errno> {
 /// written now, or only in part, is dropped and counted; the next line
 /// that gets through to the same fd is preceded by
 /// `PROG: N log lines dropped`. True when the line was written.
-pub fn log_fmt(fd: i32, prog: &str, args: fmt::Arguments<'_>) -> bool {
+pub fn log_parts(fd: i32, prog: &str, parts: &[&dyn Show]) -> bool {
     let pending = &PENDING[usize::from(fd != STDOUT)];
     let mut buf = [0u8; 1024 + 80];
     let len = {
         let mut w = crate::fmt::BufWriter::new(&mut buf);
         let n = pending.load(Ordering::Relaxed);
         if n > 0 {
-            let _ = fmt::write(&mut w, format_args!("{prog}: {n} log lines dropped\n"));
+            crate::put!(&mut w, prog, ": ", n, " log lines dropped\n");
         }
         let mut line = [0u8; 1024];
-        let _ = fmt::Write::write_str(&mut w, crate::fmt::format_into(&mut line, args));
+        w.push_bytes(crate::fmt::concat(&mut line, parts));
         w.len()
     };
     let ok = write_now(fd, buf.get(..len).unwrap_or(&[])).is_ok();
@@ -195,7 +195,7 @@ pub fn log_fmt(fd: i32, prog: &str, args: fmt::Arguments<'_>) -> bool {
     ok
 }
 
-/// How many log lines (of [`log_fmt`]) have been dropped since the start.
+/// How many log lines (of [`log_parts`]) have been dropped since the start.
 pub fn dropped_log_lines() -> usize {
     DROPPED.load(Ordering::Relaxed)
 }
@@ -207,9 +207,10 @@ pub fn report_dropped(prog: &str) {
     let n = PENDING[0].swap(0, Ordering::Relaxed) + PENDING[1].swap(0, Ordering::Relaxed);
     if n > 0 {
         let mut buf = [0u8; 80];
-        let text =
-            crate::fmt::format_into(&mut buf, format_args!("{prog}: {n} log lines dropped\n"));
-        let _ = write_now(STDERR, text.as_bytes());
+        let _ = write_now(
+            STDERR,
+            crate::fmt::concat(&mut buf, &[&prog, &": ", &n, &" log lines dropped\n"]),
+        );
     }
 }
 
@@ -232,15 +233,15 @@ pub fn print_bytes(prog: &str, mut bytes: &[u8]) {
 }
 
 fn stdout_failed(prog: &str, e: Errno) -> ! {
-    let _ = log_fmt(STDERR, prog, format_args!("{prog}: stdout: {e}\n"));
+    let _ = log_parts(STDERR, prog, &[&prog, &": stdout: ", &e, &"\n"]);
     exit(1)
 }
 
-/// Formats `args` (up to 1 KiB, cut beyond) and prints it with
+/// Writes `parts` (up to 1 KiB, cut beyond) and prints it with
 /// [`print_bytes`] (the [`out!`](crate::out) macro).
-pub fn print_fmt(prog: &str, args: fmt::Arguments<'_>) {
+pub fn print_parts(prog: &str, parts: &[&dyn Show]) {
     let mut buf = [0u8; 1024];
-    print_bytes(prog, crate::fmt::format_into(&mut buf, args).as_bytes());
+    print_bytes(prog, crate::fmt::concat(&mut buf, parts));
 }
 
 /// True when `fd` is a terminal.
@@ -264,24 +265,32 @@ pub fn local_time() -> Result<Tm, Errno> {
 
 /// Writes `tm` in `asctime` form without the newline:
 /// `Sun Nov 22 13:27:00 2026`.
-pub fn format_asctime<'a>(tm: &Tm, buf: &'a mut [u8]) -> &'a str {
+pub fn format_asctime<'a>(tm: &Tm, buf: &'a mut [u8]) -> &'a [u8] {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let day = DAYS.get(tm.wday as usize).copied().unwrap_or("???");
     let mon = MONTHS.get(tm.mon as usize).copied().unwrap_or("???");
-    crate::fmt::format_into(
+    let year = i64::from(tm.year) + 1900;
+    let field = |v: i32| u64::try_from(v).unwrap_or(0);
+    let (mday, hour, min, sec) = (field(tm.mday), field(tm.hour), field(tm.min), field(tm.sec));
+    crate::fmt::concat(
         buf,
-        format_args!(
-            "{} {} {:2} {:02}:{:02}:{:02} {}",
-            day,
-            mon,
-            tm.mday,
-            tm.hour,
-            tm.min,
-            tm.sec,
-            i64::from(tm.year) + 1900
-        ),
+        &[
+            &day,
+            &" ",
+            &mon,
+            &" ",
+            &Pad::space(mday, 2),
+            &" ",
+            &Pad::zero(hour, 2),
+            &":",
+            &Pad::zero(min, 2),
+            &":",
+            &Pad::zero(sec, 2),
+            &" ",
+            &year,
+        ],
     )
 }
 

@@ -302,7 +302,11 @@ fn bind_values_parse_and_display_as_given() {
     use progs::cli::{self, CliError};
     use progs::listen::{Bind, Binds};
     for v in ["127.0.0.1:8007", "[::1]:0", "unix:/tmp/x.sock", "unix:rel/x.sock", "unix:@name"] {
-        assert_eq!(cli::bind("--bind", v).map(|b| b.to_string()), Ok(v.to_string()));
+        let shown = |b: Bind| {
+            let mut buf = [0u8; 128];
+            String::from_utf8(progs::fmt::concat(&mut buf, &[&b]).to_vec()).unwrap()
+        };
+        assert_eq!(cli::bind("--bind", v).map(shown), Ok(v.to_string()));
     }
     assert!(matches!(cli::bind("--bind", "unix:"), Err(CliError::Invalid("--bind", "unix:", _))));
     let mut binds = Binds::new(Bind::Tcp("127.0.0.1:8007".parse().unwrap()));

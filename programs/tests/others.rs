@@ -490,5 +490,5 @@ fn time_formatting_holds_after_2038() {
         wday: tm.tm_wday,
     };
     let mut buf = [0u8; 64];
-    assert_eq!(progs::os::format_asctime(&tm, &mut buf), "Sun Sep 18 23:06:40 2039");
+    assert_eq!(progs::os::format_asctime(&tm, &mut buf), b"Sun Sep 18 23:06:40 2039");
 }

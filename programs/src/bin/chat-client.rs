@@ -74,7 +74,7 @@ fn run() -> i32 {
     match lp.run(&mut client) {
         Ok(()) => client.code,
         Err(e) => {
-            err!("chat-client: {e}\n");
+            err!("chat-client: ", e, "\n");
             1
         }
     }
@@ -85,8 +85,8 @@ fn linger<'a>(opt: &'a str, v: &'a str) -> Result<u64, cli::CliError<'a>> {
     if v == "0" { Ok(0) } else { cli::seconds_ms(opt, v) }
 }
 
-fn cannot_connect(addr: SocketAddr, e: impl core::fmt::Display) -> i32 {
-    err!("chat-client: cannot connect to {addr}: {e}\n");
+fn cannot_connect(addr: SocketAddr, e: impl progs::fmt::Show) -> i32 {
+    err!("chat-client: cannot connect to ", addr, ": ", e, "\n");
     1
 }
 
@@ -101,12 +101,12 @@ fn event_loop(backend: AnyBackend<2>, stream: &TcpStream) -> Option<Loop> {
             let _ = lp.register(STDIN, Events::READ, on_stdin, STDIN_TOKEN);
         }
         Err(e) => {
-            err!("chat-client: stdin: {e}\n");
+            err!("chat-client: stdin: ", e, "\n");
             return None;
         }
     }
     if let Err(e) = lp.register(stream.as_raw_fd(), Events::BOTH, on_server, SERVER_TOKEN) {
-        err!("chat-client: {e}\n");
+        err!("chat-client: ", e, "\n");
         return None;
     }
     Some(lp)
@@ -183,9 +183,9 @@ impl Client {
     }
 
     /// A socket error: before the connection was up, it is the connect's.
-    fn fail(&mut self, lp: &mut Loop, e: impl core::fmt::Display) {
+    fn fail(&mut self, lp: &mut Loop, e: impl progs::fmt::Show) {
         if self.connected {
-            err!("chat-client: {e}\n");
+            err!("chat-client: ", e, "\n");
         } else {
             cannot_connect(self.addr, e);
         }
@@ -288,7 +288,7 @@ fn on_stdin(lp: &mut Loop, c: &mut Client, _fd: RawFd, _ev: Events, _: Token) {
     let n = match progs::os::read(STDIN, buf.get_mut(..room).unwrap_or(&mut [])) {
         Ok(n) => n,
         Err(e) => {
-            err!("chat-client: stdin: {e}\n");
+            err!("chat-client: stdin: ", e, "\n");
             return c.finish(lp, 1);
         }
     };

@@ -13,7 +13,6 @@ mod input;
 #[path = "../chat/room.rs"]
 mod room;
 
-use core::fmt::Write as _;
 use picosel::backend::AnyBackend;
 use picosel::net::Accept;
 use picosel::{Events, Token};
@@ -139,7 +138,7 @@ fn run() -> i32 {
     let listeners = match listen::bind_all(&cfg.binds, LISTEN_BACKLOG) {
         Ok(ls) => ls,
         Err(e) => {
-            log_err!("chat-server: {e}\n");
+            log_err!("chat-server: ", e, "\n");
             return 1;
         }
     };
@@ -148,7 +147,7 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGINT, room::on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)));
     if let Err(e) = setup {
-        log_err!("chat-server: {e}\n");
+        log_err!("chat-server: ", e, "\n");
         return 1;
     }
     listen::say_listening(&listeners, lp.backend_name());
@@ -159,7 +158,7 @@ fn run() -> i32 {
     // per client.
     lp.set_after_pass(Some(room::flush_all));
     if let Err(e) = lp.run(&mut chat) {
-        log_err!("chat-server: {e}\n");
+        log_err!("chat-server: ", e, "\n");
         return 1;
     }
     0
@@ -183,10 +182,10 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, t: Token) {
             Ok(Accept::Stream(s, peer)) => admit(lp, chat, s, peer),
             Ok(Accept::WouldBlock) => return,
             Ok(Accept::Dropped(e)) => {
-                log_err!("chat-server: out of file descriptors ({e}): dropped a connection\n");
+                log_err!("chat-server: out of file descriptors (", e, "): dropped a connection\n");
             }
             Err(e) => {
-                log_err!("chat-server: accept: {e}\n");
+                log_err!("chat-server: accept: ", e, "\n");
                 return;
             }
         }
@@ -239,7 +238,7 @@ fn default_nick(chat: &Chat, stream: &Stream, peer: Peer, nick: &mut [u8; NICK_C
     match (peer, stream) {
         (Peer::Tcp(Some(p)), _) => {
             let mut w = BufWriter::new(nick);
-            let _ = write!(w, "{p}");
+            progs::put!(&mut w, p);
             w.len()
         }
         (Peer::Tcp(None), _) => 0,
@@ -254,9 +253,9 @@ fn default_nick(chat: &Chat, stream: &Stream, peer: Peer, nick: &mut [u8; NICK_C
 fn welcome(chat: &mut Chat, slot: usize) {
     let Some(c) = chat.client(slot) else { return };
     let mut buf = [0u8; 2 * NICK_CAP + 64];
-    let n = progs::fmt::format_into(
+    let n = progs::fmt::concat(
         &mut buf,
-        format_args!("* welcome, you are {}; commands: /nick NAME, /who, /quit\n", c.nick()),
+        &[&"* welcome, you are ", &c.nick(), &"; commands: /nick NAME, /who, /quit\n"],
     )
     .len();
     room::post(chat, slot as u16, NONE, &buf[..n]);

@@ -162,7 +162,7 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)));
     if let Err(e) = setup {
-        log_err!("echo-server: {e}\n");
+        log_err!("echo-server: ", e, "\n");
         return 1;
     }
     listen::say_listening(&listeners, lp.backend_name());
@@ -189,7 +189,7 @@ fn run() -> i32 {
     let code = match lp.run(&mut echo) {
         Ok(()) => 0,
         Err(e) => {
-            log_err!("echo-server: {e}\n");
+            log_err!("echo-server: ", e, "\n");
             1
         }
     };
@@ -234,7 +234,7 @@ fn open(cfg: &Config) -> Option<(Listeners, UdpSockets)> {
     let mut listeners = match listen::bind_all(&cfg.binds, 512) {
         Ok(ls) => ls,
         Err(e) => {
-            log_err!("echo-server: {e}\n");
+            log_err!("echo-server: ", e, "\n");
             return None;
         }
     };
@@ -263,18 +263,18 @@ fn udp_twin(asked: SocketAddr, l: &mut Option<Listener>) -> Option<UdpSocket> {
                 match Listener::bind(Bind::Tcp(asked), 512) {
                     Ok(again) => *l = Some(again),
                     Err(e) => {
-                        log_err!("echo-server: {e}\n");
+                        log_err!("echo-server: ", e, "\n");
                         return None;
                     }
                 }
             }
             Err(e) => {
-                log_err!("echo-server: cannot bind UDP {at}: {e}\n");
+                log_err!("echo-server: cannot bind UDP ", at, ": ", e, "\n");
                 return None;
             }
         }
     }
-    log_err!("echo-server: no port free for both TCP and UDP on {asked}\n");
+    log_err!("echo-server: no port free for both TCP and UDP on ", asked, "\n");
     None
 }
 
@@ -294,11 +294,11 @@ fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, t: Token) {
             Ok(Accept::Stream(s, _)) => s,
             Ok(Accept::WouldBlock) => return,
             Ok(Accept::Dropped(e)) => {
-                log_err!("echo-server: out of file descriptors ({e}): dropped a connection\n");
+                log_err!("echo-server: out of file descriptors (", e, "): dropped a connection\n");
                 continue;
             }
             Err(e) => {
-                log_err!("echo-server: accept: {e}\n");
+                log_err!("echo-server: accept: ", e, "\n");
                 return;
             }
         };
@@ -306,7 +306,9 @@ fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, t: Token) {
             if !echo.said_full {
                 echo.said_full = true;
                 log_err!(
-                    "echo-server: all {MAX_CONNS} connection slots are in use: closing new \
+                    "echo-server: all ",
+                    MAX_CONNS,
+                    " connection slots are in use: closing new \
                      connections until one is free (said once)\n"
                 );
             }
@@ -343,7 +345,7 @@ fn on_udp(_lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, t: Token) {
             Ok(Some(d)) => d,
             Ok(None) => return,
             Err(e) => {
-                log_err!("echo-server: udp: receive: {e}\n");
+                log_err!("echo-server: udp: receive: ", e, "\n");
                 return;
             }
         };
@@ -374,11 +376,16 @@ impl UdpStats {
         self.truncated += 1;
         if self.truncated.is_power_of_two() {
             log_err!(
-                "echo-server: udp: a {}-byte datagram from {} is longer than {max} bytes: \
-                 not echoed ({} truncated so far)\n",
+                "echo-server: udp: a ",
                 d.len,
+                "-byte datagram from ",
                 d.from,
-                self.truncated
+                " is longer than ",
+                max,
+                " bytes: \
+                 not echoed (",
+                self.truncated,
+                " truncated so far)\n"
             );
         }
     }
@@ -389,11 +396,23 @@ impl UdpStats {
         if self.dropped.is_power_of_two() {
             let n = self.dropped;
             if let Some(e) = e {
-                log_err!("echo-server: udp: reply to {to} dropped: {e} ({n} dropped so far)\n");
+                log_err!(
+                    "echo-server: udp: reply to ",
+                    to,
+                    " dropped: ",
+                    e,
+                    " (",
+                    n,
+                    " dropped so far)\n"
+                );
             } else {
                 log_err!(
-                    "echo-server: udp: reply to {to} dropped: the socket's send buffer is full \
-                     ({n} dropped so far)\n"
+                    "echo-server: udp: reply to ",
+                    to,
+                    " dropped: the socket's send buffer is full \
+                     (",
+                    n,
+                    " dropped so far)\n"
                 );
             }
         }
@@ -402,9 +421,11 @@ impl UdpStats {
     fn summary(&self) {
         if self.truncated > 0 || self.dropped > 0 {
             log_err!(
-                "echo-server: udp: {} datagrams truncated (not echoed), {} replies dropped\n",
+                "echo-server: udp: ",
                 self.truncated,
-                self.dropped
+                " datagrams truncated (not echoed), ",
+                self.dropped,
+                " replies dropped\n"
             );
         }
     }
@@ -420,13 +441,19 @@ fn refused(said_fd_limit: &mut bool, e: Error) {
             if !*said_fd_limit {
                 *said_fd_limit = true;
                 log_err!(
-                    "echo-server: select backend cannot watch fd {fd} (FD_SETSIZE is {limit}): \
-                     closing connections on fds from {limit} up; use --backend poll or epoll\n"
+                    "echo-server: select backend cannot watch fd ",
+                    fd,
+                    " (FD_SETSIZE is ",
+                    limit,
+                    "): \
+                     closing connections on fds from ",
+                    limit,
+                    " up; use --backend poll or epoll\n"
                 );
             }
         }
         e => {
-            log_err!("echo-server: cannot watch a new connection ({e}): closed it\n");
+            log_err!("echo-server: cannot watch a new connection (", e, "): closed it\n");
         }
     }
 }

@@ -8,7 +8,7 @@
 use picosel::net::Netlink;
 use picosel::net::netlink::{Addr, Groups, Link, Message};
 use picosel::{EventLoop, Events, Token};
-use progs::fmt::BufWriter;
+use progs::fmt::{BufWriter, Show};
 use progs::{cli, err, log_err};
 
 progs::entry!(server: run);
@@ -88,13 +88,13 @@ fn run() -> i32 {
     let mut nl = match Netlink::open(Groups::LINK | Groups::IPV4_ADDR | Groups::IPV6_ADDR) {
         Ok(nl) => nl,
         Err(e) => {
-            err!("link-watch: cannot open rtnetlink: {e}\n");
+            err!("link-watch: cannot open rtnetlink: ", e, "\n");
             return 1;
         }
     };
     // The links are always read first: their names label the address lines.
     if let Err(e) = nl.request_links() {
-        err!("link-watch: cannot ask for the links: {e}\n");
+        err!("link-watch: cannot ask for the links: ", e, "\n");
         return 1;
     }
     let mut lp = Loop::new();
@@ -103,14 +103,14 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)));
     if let Err(e) = setup {
-        err!("link-watch: {e}\n");
+        err!("link-watch: ", e, "\n");
         return 1;
     }
     let mut w = Watch { nl, links: [None; LINKS], phase: Phase::LinkDump, dump, redump: false };
     match lp.run(&mut w) {
         Ok(()) => 0,
         Err(e) => {
-            err!("link-watch: {e}\n");
+            err!("link-watch: ", e, "\n");
             1
         }
     }
@@ -145,8 +145,8 @@ fn on_netlink(lp: &mut Loop, w: &mut Watch, _fd: i32, _ev: Events, _t: Token) {
 }
 
 /// Events were lost: say so and read the links again.
-fn lost(w: &mut Watch, why: impl core::fmt::Display) {
-    log_err!("link-watch: events lost ({why}); reading the links again\n");
+fn lost(w: &mut Watch, why: impl Show) {
+    log_err!("link-watch: events lost (", why, "); reading the links again\n");
     if w.phase == Phase::Events {
         redump(w);
     } else {
@@ -158,7 +158,7 @@ fn redump(w: &mut Watch) {
     match w.nl.request_links() {
         Ok(()) => w.phase = Phase::LinkDump,
         Err(e) => {
-            log_err!("link-watch: cannot ask for the links: {e}\n");
+            log_err!("link-watch: cannot ask for the links: ", e, "\n");
         }
     }
 }
@@ -179,7 +179,7 @@ fn handle(w: &mut Watch, m: Message<'_>) -> bool {
             true
         }
         Message::Error(e) => {
-            log_err!("link-watch: the kernel refused a request: {e}\n");
+            log_err!("link-watch: the kernel refused a request: ", e, "\n");
             true
         }
         _ => true,
@@ -196,7 +196,7 @@ fn done(w: &mut Watch) {
         Phase::LinkDump if w.dump => match w.nl.request_addrs() {
             Ok(()) => Phase::AddrDump,
             Err(e) => {
-                log_err!("link-watch: cannot ask for the addresses: {e}\n");
+                log_err!("link-watch: cannot ask for the addresses: ", e, "\n");
                 Phase::Events
             }
         },
@@ -217,7 +217,7 @@ fn link(w: &mut Watch, l: &Link<'_>) -> bool {
             }
         }
         return match known {
-            Some(k) if k.up => line(format_args!("{} down\n", Name(k.name()))),
+            Some(k) if k.up => line(&[&Name(k.name()), &" down\n"]),
             _ => true,
         };
     }
@@ -232,14 +232,20 @@ fn link(w: &mut Watch, l: &Link<'_>) -> bool {
     match slot.and_then(|i| w.links.get_mut(i)) {
         Some(s) => *s = Some(k),
         None => {
-            log_err!("link-watch: more than {LINKS} links; not remembering {}\n", Name(l.name));
+            log_err!(
+                "link-watch: more than ",
+                LINKS,
+                " links; not remembering ",
+                Name(l.name),
+                "\n"
+            );
         }
     }
     let print = changed && (w.phase == Phase::Events || w.dump || known.is_some());
     if !print {
         return true;
     }
-    line(format_args!("{} {}\n", Name(l.name), if up { "up" } else { "down" }))
+    line(&[&Name(l.name), &if up { " up\n" } else { " down\n" }])
 }
 
 fn addr(w: &mut Watch, a: &Addr<'_>) -> bool {
@@ -247,30 +253,27 @@ fn addr(w: &mut Watch, a: &Addr<'_>) -> bool {
     let how = if a.removed { "del" } else { "add" };
     let ip = a.addr;
     match known {
-        Some(k) => line(format_args!("{} addr {how} {ip}/{}\n", Name(k.name()), a.prefix)),
-        None => line(format_args!("if{} addr {how} {ip}/{}\n", a.index, a.prefix)),
+        Some(k) => line(&[&Name(k.name()), &" addr ", &how, &" ", &ip, &"/", &a.prefix, &"\n"]),
+        None => line(&[&"if", &a.index, &" addr ", &how, &" ", &ip, &"/", &a.prefix, &"\n"]),
     }
 }
 
 /// Writes one line to stdout; false when stdout is gone (EPIPE, closed).
-fn line(args: core::fmt::Arguments<'_>) -> bool {
+fn line(parts: &[&dyn Show]) -> bool {
     let mut buf = [0u8; 128];
-    let mut w = BufWriter::new(&mut buf);
-    let _ = core::fmt::write(&mut w, args);
-    progs::os::write_all(progs::os::STDOUT, w.as_bytes()).is_ok()
+    progs::os::write_all(progs::os::STDOUT, progs::fmt::concat(&mut buf, parts)).is_ok()
 }
 
 /// An interface name, printed as text (bytes that are not UTF-8 as `?`).
 struct Name<'a>(&'a [u8]);
 
-impl core::fmt::Display for Name<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl Show for Name<'_> {
+    fn show(&self, w: &mut BufWriter<'_>) {
         for chunk in self.0.utf8_chunks() {
-            f.write_str(chunk.valid())?;
+            w.push_str(chunk.valid());
             if !chunk.invalid().is_empty() {
-                f.write_str("?")?;
+                w.push_byte(b'?');
             }
         }
-        Ok(())
     }
 }

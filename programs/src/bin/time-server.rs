@@ -78,7 +78,7 @@ fn run() -> i32 {
     let listeners = match listen::bind_all(&binds, 128) {
         Ok(ls) => ls,
         Err(e) => {
-            log_err!("time-server: {e}\n");
+            log_err!("time-server: ", e, "\n");
             return 1;
         }
     };
@@ -89,7 +89,7 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)))
         .and_then(|()| lp.add_timer(every, Some(every), on_tick, Token(0)).map(drop));
     if let Err(e) = setup {
-        log_err!("time-server: {e}\n");
+        log_err!("time-server: ", e, "\n");
         return 1;
     }
     listen::say_listening(&listeners, lp.backend_name());
@@ -97,7 +97,7 @@ fn run() -> i32 {
     match lp.run(&mut clock) {
         Ok(()) => 0,
         Err(e) => {
-            log_err!("time-server: {e}\n");
+            log_err!("time-server: ", e, "\n");
             1
         }
     }
@@ -106,11 +106,12 @@ fn run() -> i32 {
 /// The current time as one line.
 fn now_line(buf: &mut [u8; 64]) -> usize {
     let Ok(tm) = progs::os::local_time() else { return 0 };
-    let mut text = [0u8; 40];
-    let t = progs::os::format_asctime(&tm, &mut text);
-    let n = t.len().min(buf.len() - 1);
-    buf[..n].copy_from_slice(&t.as_bytes()[..n]);
-    buf[n] = b'\n';
+    let (text, end) = buf.split_at_mut(63);
+    let n = progs::os::format_asctime(&tm, text).len();
+    let newline = text.get_mut(n).or(end.first_mut());
+    if let Some(b) = newline {
+        *b = b'\n';
+    }
     n + 1
 }
 
@@ -121,11 +122,11 @@ fn on_accept(lp: &mut Loop, clock: &mut Clock, _fd: i32, _ev: Events, t: Token) 
             Ok(Accept::Stream(s, _)) => s,
             Ok(Accept::WouldBlock) => return,
             Ok(Accept::Dropped(e)) => {
-                log_err!("time-server: out of file descriptors ({e}): dropped a connection\n");
+                log_err!("time-server: out of file descriptors (", e, "): dropped a connection\n");
                 continue;
             }
             Err(e) => {
-                log_err!("time-server: accept: {e}\n");
+                log_err!("time-server: accept: ", e, "\n");
                 return;
             }
         };

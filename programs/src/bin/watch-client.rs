@@ -27,7 +27,7 @@ line.
 ";
 
 const TICK: Duration = Duration::from_millis(50);
-const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
+const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
 
 type Sel = AnySelector<(), 1>;
 
@@ -53,13 +53,13 @@ fn run() -> i32 {
     let stream = match TcpStream::connect(addr) {
         Ok(s) => s,
         Err(e) => {
-            err!("watch-client: cannot connect to {addr}: {e}\n");
+            err!("watch-client: cannot connect to ", addr, ": ", e, "\n");
             return 1;
         }
     };
     let mut sel = Sel::with_backend(backend);
     if let Err(e) = sel.register(stream.as_raw_fd(), Events::BOTH, ()) {
-        err!("watch-client: {e}\n");
+        err!("watch-client: ", e, "\n");
         return 1;
     }
     Watch::new(stream, addr).serve(&mut sel)
@@ -103,7 +103,7 @@ impl Watch {
 
     fn idle(&mut self) {
         if self.spin {
-            out!("\r{}", SPINNER[self.turn % SPINNER.len()]);
+            out!("\r", SPINNER[self.turn % SPINNER.len()]);
             self.turn = self.turn.wrapping_add(1);
         }
     }
@@ -166,7 +166,7 @@ impl Watch {
         let n = progs::framing::sanitize(line, &mut clean);
         let text = core::str::from_utf8(clean.get(..n).unwrap_or(&[])).unwrap_or("(not UTF-8)");
         self.clear_spinner();
-        out!("Received: {text}\n");
+        out!("Received: ", text, "\n");
         self.len = 0;
     }
 
@@ -178,12 +178,12 @@ impl Watch {
 
     /// Reports a socket error (before the connection was up, the
     /// connect's) and returns the exit status.
-    fn fail(&self, e: impl core::fmt::Display) -> i32 {
+    fn fail(&self, e: impl progs::fmt::Show) -> i32 {
         self.clear_spinner();
         if self.connected {
-            err!("watch-client: {e}\n");
+            err!("watch-client: ", e, "\n");
         } else {
-            err!("watch-client: cannot connect to {}: {e}\n", self.addr);
+            err!("watch-client: cannot connect to ", self.addr, ": ", e, "\n");
         }
         1
     }

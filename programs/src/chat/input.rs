@@ -5,7 +5,6 @@ use crate::room::{
     self, Chat, Loop, MAX_CLIENTS, MAX_LINE, NICK_CAP, State, broadcast, discard_input, flush,
     leave, pause, post, room,
 };
-use core::fmt::Write as _;
 use picosel::Events;
 use picosel::Token;
 use progs::chatlog::{ALL, NONE};
@@ -172,7 +171,7 @@ fn nick_error(chat: &Chat, slot: usize, name: &[u8]) -> Option<&'static [u8]> {
 /// as a /nick is (without regard to case) and, having letters, never like
 /// an address. Writes it to `nick` and returns its length.
 pub fn unix_nick(chat: &Chat, pid: i32, nick: &mut [u8; NICK_CAP]) -> usize {
-    let base = progs::fmt::format_into(nick, format_args!("unix-{pid}")).len();
+    let base = progs::fmt::concat(nick, &[&"unix-", &pid]).len();
     // Bit K: `unix-PID-K` is taken (bit 1: `unix-PID` itself). Fewer than
     // MAX_CLIENTS others are in the room, so one of 1..=MAX_CLIENTS is free.
     let mut used = [0u64; MAX_CLIENTS.div_ceil(64) + 1];
@@ -191,7 +190,7 @@ pub fn unix_nick(chat: &Chat, pid: i32, nick: &mut [u8; NICK_CAP]) -> usize {
     match free {
         Some(k) if k > 1 => {
             let mut w = BufWriter::new(nick.get_mut(base..).unwrap_or(&mut []));
-            let _ = write!(w, "-{k}");
+            progs::put!(&mut w, "-", k);
             base + w.len()
         }
         _ => base,
@@ -242,7 +241,7 @@ fn set_nick(lp: &mut Loop, chat: &mut Chat, slot: usize, name: &[u8]) {
 fn who(chat: &mut Chat, slot: usize) {
     let mut line = [0u8; 512];
     let mut w = BufWriter::new(&mut line);
-    let _ = write!(w, "* online ({}):", chat.present);
+    progs::put!(&mut w, "* online (", chat.present, "):");
     let mut len = w.len();
     for k in 0..chat.live_len {
         let j = usize::from(chat.live[k]);

@@ -5,6 +5,7 @@ use crate::input::on_client;
 use core::time::Duration;
 use picosel::{AnyEventLoop, Events, TimerId, Token};
 use progs::chatlog::{ALL, Cursor, Log, NONE};
+use progs::fmt::Show;
 use progs::framing::LineReader;
 use progs::listen::{self, Listener, MAX_BINDS, Stream};
 
@@ -464,7 +465,7 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
 pub fn leave(lp: &mut Loop, chat: &mut Chat, slot: usize, how: &str) {
     let Some(c) = chat.open(slot) else { return };
     let mut notice = [0u8; NICK_CAP + 32];
-    let n = progs::fmt::format_into(&mut notice, format_args!("* {} {how}\n", c.nick())).len();
+    let n = progs::fmt::concat(&mut notice, &[&"* ", &c.nick(), &" ", &how, &"\n"]).len();
     let_go(lp, chat, slot, State::Closing);
     broadcast(lp, chat, slot as u16, &notice[..n]);
     flush(lp, chat, slot);
@@ -498,11 +499,9 @@ pub fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize, why: Why) {
     c.input.replace(&[rest]);
     c.why = Some(why);
     let mut others = [0u8; NICK_CAP + 48];
-    let n = progs::fmt::format_into(
-        &mut others,
-        format_args!("* {} was disconnected (not reading)\n", c.nick()),
-    )
-    .len();
+    let n =
+        progs::fmt::concat(&mut others, &[&"* ", &c.nick(), &" was disconnected (not reading)\n"])
+            .len();
     let was_open = c.state == State::Open;
     (c.writing, c.time_ms) = (false, chat.now.saturating_add(LINGER_MS));
     let_go(lp, chat, slot, State::Farewell);
@@ -514,23 +513,15 @@ pub fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize, why: Why) {
 }
 
 /// What a client dropped for `why` is told.
-fn farewell_notice<'a>(chat: &Chat, why: Why, buf: &'a mut [u8]) -> &'a str {
-    match why {
-        Why::Stalled => progs::fmt::format_into(
-            buf,
-            format_args!(
-                "* you are being disconnected: not reading for {} s\n",
-                chat.stall_ms / 1000
-            ),
-        ),
-        Why::Behind => progs::fmt::format_into(
-            buf,
-            format_args!(
-                "* you are being disconnected: more than {} bytes behind\n",
-                chat.hard_limit
-            ),
-        ),
-    }
+fn farewell_notice<'a>(chat: &Chat, why: Why, buf: &'a mut [u8]) -> &'a [u8] {
+    let secs = chat.stall_ms / 1000;
+    let parts: [&dyn Show; 3] = match why {
+        Why::Stalled => [&"* you are being disconnected: not reading for ", &secs, &" s\n"],
+        Why::Behind => {
+            [&"* you are being disconnected: more than ", &chat.hard_limit, &" bytes behind\n"]
+        }
+    };
+    progs::fmt::concat(buf, &parts)
 }
 
 /// Sends a dropped client its last bytes; then `finish`.
@@ -538,12 +529,12 @@ fn send_farewell(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     let mut notice = [0u8; 80];
     let notice = match chat.client(slot).and_then(|c| c.why) {
         Some(why) => farewell_notice(chat, why, &mut notice),
-        None => "",
+        None => b"",
     };
     let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
     for _ in 0..4 {
         if c.input.unread().is_empty() && c.why.take().is_some() {
-            c.input.replace(&[notice.as_bytes()]);
+            c.input.replace(&[notice]);
         }
         let bytes = c.input.unread();
         if bytes.is_empty() {
@@ -721,7 +712,7 @@ pub fn announce_joins(lp: &mut Loop, chat: &mut Chat) {
         let Some(c) = chat.client_mut(slot).filter(|c| c.join_pending) else { continue };
         c.join_pending = false;
         let mut buf = [0u8; NICK_CAP + 16];
-        let n = progs::fmt::format_into(&mut buf, format_args!("* {} joined\n", c.nick())).len();
+        let n = progs::fmt::concat(&mut buf, &[&"* ", &c.nick(), &" joined\n"]).len();
         let came = c.came;
         owed(chat, ALL);
         chat.log.append_since(slot as u16, came, &buf[..n]);
