@@ -74,7 +74,7 @@ where
 
 /// Parses `ADDR:PORT` (`127.0.0.1:8008`, `[::1]:0`).
 pub fn addr<'a>(opt: &'a str, v: &'a str) -> Result<SocketAddr, CliError<'a>> {
-    v.parse().map_err(|_| CliError::BadValue(opt, v))
+    crate::addr::socket_addr(v.as_bytes()).ok_or(CliError::BadValue(opt, v))
 }
 
 /// Parses a `--bind` value: `ADDR:PORT` (`127.0.0.1:8007`, `[::1]:0`),
@@ -84,7 +84,7 @@ pub fn addr<'a>(opt: &'a str, v: &'a str) -> Result<SocketAddr, CliError<'a>> {
 pub fn bind<'a>(opt: &'a str, v: &'a str) -> Result<Bind, CliError<'a>> {
     let bad = |why| CliError::Invalid(opt, v, why);
     let Some(rest) = v.strip_prefix("unix:") else {
-        return v.parse().map(Bind::Tcp).map_err(|_| bad(BIND_FORMS));
+        return crate::addr::socket_addr(v.as_bytes()).map(Bind::Tcp).ok_or(bad(BIND_FORMS));
     };
     let addr = match rest.strip_prefix('@') {
         Some("") => return Err(bad("the abstract name is empty (unix:@NAME)")),

@@ -12,7 +12,8 @@
 //!   ([`fmt::Show`], [`fmt::BufWriter`], [`put!`]).
 //! - [`ring`]: [`ring::ByteRing`], a fixed-capacity byte FIFO for
 //!   per-connection output.
-//! - [`cli`]: argument parsing; [`listen`]: the servers' listeners (TCP,
+//! - [`cli`]: argument parsing ([`addr`]: `ADDR:PORT` without `core`'s
+//!   parser); [`listen`]: the servers' listeners (TCP,
 //!   Unix socket files, abstract names) and their streams; [`framing`] and
 //!   [`chatlog`]: the chat server's line framing and broadcast log.
 //! - [`entry!`]: the C `main` and panic handler of a `no_std` binary.
@@ -26,6 +27,7 @@
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod addr;
 pub mod chatlog;
 pub mod cli;
 pub mod fmt;

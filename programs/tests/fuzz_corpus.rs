@@ -62,3 +62,8 @@ fn selector_ops_corpus() {
 fn netlink_corpus() {
     replay("netlink", netlink::run);
 }
+
+#[test]
+fn addr_corpus() {
+    replay("addr", progs::addr::check_against_core);
+}
