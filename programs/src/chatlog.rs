@@ -237,7 +237,9 @@ impl<const P: usize, const E: usize> Log<P, E> {
         let mut stop = first.start + u64::from(first.len);
         let mut seq = cur.seq + 1;
         while let Some(e) = self.entry(seq) {
-            if !Self::due(&e, reader, came) || e.start != stop {
+            // A run is one slice of the ring: it ends where the ring does,
+            // even when the next message starts right there (at offset 0).
+            if !Self::due(&e, reader, came) || e.start != stop || stop % P as u64 == 0 {
                 break;
             }
             stop += u64::from(e.len);

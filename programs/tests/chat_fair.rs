@@ -110,14 +110,9 @@ fn a_flood_slows_the_flooder_not_a_steady_reader() {
 /// each gets the other two's 10,000 lines in order, and nobody is dropped.
 #[test]
 fn three_pasting_clients_each_get_everything() {
-    if common::under_emulation() {
-        // Seen once under qemu-aarch64 (a clean-clone `make ci`): a reader
-        // got nothing for 20 s. Not understood yet: the emulated server is
-        // slow, but this may also be a stall in resuming paused senders.
-        // Runs natively in `make test`; to be looked into (issue 13).
-        eprintln!("skipped under emulation: stalled once under qemu, not yet understood");
-        return;
-    }
+    // Under qemu this stalled in about one run in four: a run of log
+    // messages that reached the end of the ring came out empty, so a reader
+    // got nothing more (chat_parts.rs: a_run_ends_at_the_end_of_the_ring).
     let s = server(&[]);
     let mut peers: Vec<(Peer, String)> = (0..3).map(|_| join(&s)).collect();
     let nicks: Vec<String> = peers.iter().map(|p| p.1.clone()).collect();

@@ -106,3 +106,31 @@ fn line_reader_drops_an_overlong_line_to_its_end_only() {
     let Some(Framed::Line { start, end }) = lr.peek(8, false) else { panic!("no line") };
     assert_eq!(lr.bytes(start, end), b"ok");
 }
+
+/// A run of messages never crosses the end of the ring, even when one
+/// message ends exactly there and the next starts at the ring's start: the
+/// reader gets the first part, then the rest, instead of an empty run (a
+/// reader that seemed caught up got nothing more and, once the log was
+/// full, every sender waited for it: the room stalled; seen under qemu).
+#[test]
+fn a_run_ends_at_the_end_of_the_ring() {
+    let mut log: Log<16, 8> = Log::new();
+    let mut reader = log.tail();
+    log.append(ALL, NONE, b"aaaaaa"); // 0..6
+    let mut start = reader;
+    let n = log.next_run(&mut start, 0).len();
+    log.advance(&mut reader, n);
+    log.append(ALL, NONE, b"bbbbbbbbbb"); // 6..16: ends where the ring does
+    log.append(ALL, NONE, b"cccc"); // 16..20, at the ring's start (evicts "aaaaaa")
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let run = log.next_run(&mut reader, 0).to_vec();
+        if run.is_empty() {
+            break;
+        }
+        log.advance(&mut reader, run.len());
+        got.extend(run);
+    }
+    assert_eq!(got, b"bbbbbbbbbbcccc");
+    assert_eq!(log.behind(&reader), Some(0));
+}

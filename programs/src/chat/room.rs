@@ -141,6 +141,8 @@ pub struct Chat {
     pub stall_wanted: bool,
     /// Rotates where paused senders resume from.
     pub turn: usize,
+    /// A zero-delay timer: paused senders go on in the next pass.
+    pub resume_timer: Option<TimerId>,
 }
 
 impl Chat {
@@ -184,6 +186,7 @@ impl Chat {
             stall_timer: None,
             stall_wanted: false,
             turn: 0,
+            resume_timer: None,
         }
     }
 
@@ -362,6 +365,20 @@ pub fn flush_all(lp: &mut Loop, chat: &mut Chat) {
         }
         flush_owed(lp, chat);
     }
+    // Senders still paused after a pass's share of rounds go on in the next
+    // pass, after the other clients' events. Not later: when the readers
+    // took everything (their sockets had room all along), no event would
+    // come to call this again, and the paused senders would wait forever
+    // (seen under qemu, where the server is the slow side).
+    if chat.paused > 0 && chat.resume_timer.is_none() {
+        chat.resume_timer = lp.add_timer(Duration::ZERO, None, on_resume_timer, Token(0)).ok();
+    }
+}
+
+/// The next pass's turn for the paused senders: the after-pass hook
+/// ([`flush_all`]) resumes them.
+fn on_resume_timer(_lp: &mut Loop, chat: &mut Chat, _id: TimerId, _t: Token) {
+    chat.resume_timer = None;
 }
 
 /// Flushes the clients owed something, again while flushing posts more
