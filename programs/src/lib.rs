@@ -15,6 +15,8 @@
 //! - [`cli`]: argument parsing; [`listen`]: the servers' listeners (TCP,
 //!   Unix socket files, abstract names) and their streams; [`framing`] and
 //!   [`chatlog`]: the chat server's line framing and broadcast log.
+//! - [`storage`]: [`storage::TakeOnce`], a `static` handed out once, for
+//!   state kept in zero-initialised `.bss` rather than on the stack.
 //! - [`entry!`]: the C `main` and panic handler of a `no_std` binary.
 //!
 //! Every program is a `#![no_std]`, `#![no_main]` binary over picosel and
@@ -33,6 +35,7 @@ pub mod framing;
 pub mod listen;
 pub mod os;
 pub mod ring;
+pub mod storage;
 #[allow(unsafe_code)]
 mod sys;
 
