@@ -219,6 +219,7 @@ impl<T> TakeOnce<T> {
     }
 
     /// The value, the first time; `None` ever after.
+    #[allow(clippy::mut_from_ref)] // the flag makes it the one and only `&mut`
     pub fn take(&'static self) -> Option<&'static mut T> {
         if self.taken.swap(true, core::sync::atomic::Ordering::AcqRel) {
             return None;
