@@ -218,8 +218,10 @@ fn run() -> i32 {
 #[cold]
 #[inline(never)]
 fn switch_backend(lp: &mut Loop, name: &str) {
-    if let Some(backend) = AnyBackend::from_name(name) {
-        lp.set_backend(backend);
+    match name {
+        "poll" => lp.set_backend(AnyBackend::poll()),
+        "select" => lp.set_backend(AnyBackend::select()),
+        _ => {}
     }
 }
 
