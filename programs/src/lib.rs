@@ -21,8 +21,8 @@
 //!
 //! Every program is a `#![no_std]`, `#![no_main]` binary over picosel and
 //! libc alone, statically linkable for a router. The crate's only `unsafe`
-//! code is a private `sys` module of thin libc wrappers under [`os`]; the
-//! binaries themselves forbid `unsafe`.
+//! code is a private `sys` module of thin libc wrappers under [`os`] (and
+//! [`storage::TakeOnce`]); the binaries themselves forbid `unsafe`.
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
