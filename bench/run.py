@@ -12,7 +12,7 @@ only builds. Python 3 standard library only.
   python3 bench/run.py --quick    a short smoke run (about 3 minutes)
   python3 bench/run.py --stand-in picosel's programs replaced by reference
                                   servers (to test the harness without them)
-  python3 bench/run.py --only echo,chat,instr,idle,fds,chain   some parts only
+  python3 bench/run.py --only echo,chat,instr,startup,idle,fds,chain   some parts only
 
 The `chain` part is libevent's bench.c chain, not a server: P socket pairs,
 A bytes passed from pair to pair, each program run under callgrind and
@@ -103,7 +103,7 @@ FULL = {
     # The interactive chat: each sender waits for its line to come back to
     # every listener before the next (--window 1).
     "instr_chat": {"receivers": 20, "senders": 2, "lines": 1000, "python_lines": 200},
-    "idle": {"conns": 1000, "seconds": 10},
+    "idle": {"conns": 1000, "seconds": 10, "small_conns": 100, "small_seconds": 2},
     "fds": {"counts": [10, 100, 1000, 10000], "active": 4, "seconds": 3, "rounds": 3},
     # (P pairs, A active) points; E1 < E2 events for each differential.
     # System call counts are deterministic too, and strace slows every call,
@@ -120,7 +120,7 @@ QUICK = {
     "chat": {"receivers": 50, "senders": 5, "lines": 300},
     "instr": {"conns": 10, "messages": 1_000, "python_messages": 300},
     "instr_chat": {"receivers": 20, "senders": 2, "lines": 300, "python_lines": 100},
-    "idle": {"conns": 1000, "seconds": 2},
+    "idle": {"conns": 1000, "seconds": 2, "small_conns": 100, "small_seconds": 1},
     "fds": {"counts": [10, 100, 1000, 10000], "active": 4, "seconds": 1, "rounds": 1},
     "chain": {"points": [[1000, 100], [100, 1]], "callgrind": [5_000, 25_000], "strace": [2_000, 10_000]},
 }
@@ -450,6 +450,28 @@ def measure_instructions(servers, cfg):
     return res
 
 
+def measure_startup(servers):
+    """User-space instructions from exec to `listening on` and then a
+    SIGTERM with no client ever connected, under callgrind: what a server
+    spends before its first client (zero-filling tables shows here)."""
+    res = {}
+    for name, cmd in servers.items():
+        if cmd[0] == PY:
+            continue
+        fd, out = tempfile.mkstemp(prefix="callgrind-", suffix=".out")
+        os.close(fd)
+        try:
+            s = Server(cmd, wrap=("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "-q"), timeout=120)
+            s.stop(wait=60)
+            res[name] = callgrind_total(out)
+            print(f"  callgrind: {name}: {res[name]:,} instructions to start and stop", flush=True)
+        except (Failed, OSError) as e:
+            note(f"start-up instructions, {name}: {e}")
+        finally:
+            os.unlink(out)
+    return res
+
+
 def measure_chat_instructions(servers, cfg):
     """User-space instructions per delivered line in an interactive chat
     under callgrind: every sender waits for its line to reach every other
@@ -594,7 +616,7 @@ def measure_idle(servers, conns, seconds, check):
             c0, w0 = s.cpu(), s.switches()
             g = h.go()
             res[name] = {"cpu": s.cpu() - c0, "wakeups": s.switches() - w0, "rss": s.kib("VmRSS"),
-                         "hwm": s.kib("VmHWM"), "alive": ready["alive"], "closed": g["closed"]}
+                         "hwm": s.kib("VmHWM"), "alive": ready["alive"], "closed": g["closed"], "conns": conns}
             print(f"  idle ({check}) {name}: {res[name]['cpu'] * 1e3:.1f} ms CPU, {res[name]['wakeups']} wake-ups, {res[name]['rss']:,} KiB", flush=True)
         except Failed as e:
             note(f"idle ({check}), {name}: {e}")
@@ -888,6 +910,14 @@ def targets(res, base):
     v = res["idle_chat"].get(base)
     if v:
         out.append(("RSS with 1,000 chat clients <= 2 MiB", f"{v['rss']:,} KiB", v["rss"] <= 2048))
+    v, c = res.get("idle_echo_small", {}).get(base), res.get("idle_echo_small", {}).get("raw epoll (C)")
+    if v and c:
+        out.append((f"echo RSS with {v['conns']:,} connections <= raw epoll (C)'s", f"{v['rss']:,} vs {c['rss']:,} KiB",
+                    v["rss"] <= c["rss"]))
+    st = res.get("startup", {}).get("echo", {}).get(base)
+    if st:
+        out.append(("echo start-up (to `listening on`, then SIGTERM) < 300 k user-space instructions", f"{st:,}",
+                    st < 300_000))
     return out + chain_targets(res["chain"])
 
 
@@ -947,6 +977,28 @@ def targets_section(res, base):
     return L + [""]
 
 
+def startup_section(cfg, res):
+    """Memory that follows the load: instructions to start (before any
+    client) and RSS with a few connections."""
+    st, small, ic = res.get("startup", {}), res.get("idle_echo_small", {}), cfg["idle"]
+    if not st and not small:
+        return []
+    L = ["## Start-up and memory with few connections", "",
+         "Instructions: each server under `valgrind --tool=callgrind`, started, sent SIGTERM as soon as it prints "
+         "`listening on`, no client ever connected (user space only: its own code, libraries and libc). A server "
+         "that zero-fills its tables at start-up pays for it here. RSS: VmRSS from `/proc/PID/status` while "
+         f"{ic['small_conns']:,} idle echo connections are held (each pinged once); a server whose memory follows "
+         "the load needs little more than its code here (picosel's programs are static: their libc is in their "
+         "RSS; the C and libev servers count their shared libc's pages too).", ""]
+    names = list(dict.fromkeys([*st.get("echo", {}), *small, *st.get("chat", {})]))
+    L += ["| server | echo: instructions to start and stop | echo: RSS KiB with "
+          f"{ic['small_conns']:,} connections | chat: instructions to start and stop |", "|---|---:|---:|---:|"]
+    for n in names:
+        e, r, c = st.get("echo", {}).get(n), small.get(n, {}).get("rss"), st.get("chat", {}).get(n)
+        L.append(f"| {n} | " + " | ".join(f"{x:,}" if x else "–" for x in (e, r, c)) + " |")
+    return L + [""]
+
+
 def loadgen_line(rows, unit):
     vals = [r["lg_cpu_per_m"] for rr in rows.values() for r in rr if "lg_cpu_per_m" in r]
     if not vals:
@@ -973,6 +1025,9 @@ def glance(cfg, res, base):
     rows.append((f"RSS with {cfg['idle']['conns']:,} idle echo connections",
                  {n: v["rss"] for n, v in res["idle_echo"].items()}))
     rows.append((f"RSS with {cfg['idle']['conns']:,} chat clients", {n: v["rss"] for n, v in res["idle_chat"].items()}))
+    rows.append((f"RSS with {cfg['idle']['small_conns']:,} idle echo connections",
+                 {n: v["rss"] for n, v in res.get("idle_echo_small", {}).items()}))
+    rows.append(("echo: user-space instructions to start and stop", res.get("startup", {}).get("echo", {})))
     rows = [(label, vals) for label, vals in rows if vals.get(base)]
     if not rows:
         return []
@@ -1146,6 +1201,8 @@ def write_report(cfg, res, quick, stand_in, elapsed, nofile):
             L += ["", f"![{key} RSS](charts/{key}-rss.svg)"]
         L.append("")
 
+    L += startup_section(cfg, res)
+
     fc, fr = cfg["fds"], res["fds"]
     xs = fc["counts"]
     L += ["## Cost per message as registered connections grow (picosel echo-server, select / poll / epoll)", "",
@@ -1183,7 +1240,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short smoke run")
     ap.add_argument("--stand-in", action="store_true", help="reference servers play picosel's part")
-    ap.add_argument("--only", default="echo,chat,instr,idle,fds,chain", help="comma-separated parts to run")
+    ap.add_argument("--only", default="echo,chat,instr,startup,idle,fds,chain", help="comma-separated parts to run")
     ap.add_argument("--rounds", type=int, help="override the number of rounds")
     ap.add_argument("--out", help="folder for REPORT.md and charts/ (default: bench/ for a full run, "
                     "else bench/out/)")
@@ -1196,7 +1253,7 @@ def main():
     rounds = a.rounds or cfg["rounds"]
     nofile = raise_nofile()
     LOADGEN = loadgen_path()
-    if not LOADGEN and parts - {"chain"}:
+    if not LOADGEN and parts - {"chain", "startup"}:
         sys.exit("bench/run.py: loadgen is not built; run `make bench-tools` (or `make bench`)")
     os.makedirs(OUT, exist_ok=True)
     os.makedirs(CHARTS, exist_ok=True)
@@ -1214,13 +1271,13 @@ def main():
                  for n, c in CHAIN_PROGRAMS.items()}
     else:
         chain = dict(CHAIN_PROGRAMS)
-    echo_parts, chat_parts = parts & {"echo", "instr", "idle"}, parts & {"chat", "instr", "idle"}
+    echo_parts, chat_parts = parts & {"echo", "instr", "startup", "idle"}, parts & {"chat", "instr", "startup", "idle"}
     echo = probe("echo", {n: c for n, c in echo.items() if available(f"echo, {n}", c)}) if echo_parts else {}
     chat = probe("chat", {n: c for n, c in chat.items() if available(f"chat, {n}", c)}) if chat_parts else {}
     backends = {b: c for b, c in backends.items() if available(f"fds, picosel {b}", c)} if "fds" in parts else {}
-    if "instr" in parts and subprocess.run(["sh", "-c", "command -v valgrind"], capture_output=True).returncode:
+    if parts & {"instr", "startup"} and subprocess.run(["sh", "-c", "command -v valgrind"], capture_output=True).returncode:
         note("valgrind is not installed: no instruction counts (make bench installs it)")
-        parts.discard("instr")
+        parts -= {"instr", "startup"}
     chain = {n: c for n, c in chain.items() if available(f"chain, {n}", c)} if "chain" in parts else {}
     chain_tools = set()
     for tool in ("valgrind", "strace"):
@@ -1231,8 +1288,8 @@ def main():
             chain_tools.add(tool)
 
     started = time.time()
-    res = {"echo": [{} for _ in cfg["echo"]], "chat": {}, "instr": {}, "instr_chat": {}, "idle_echo": {}, "idle_chat": {},
-           "fds": {}, "fd_backends": list(backends), "chain": {}}
+    res = {"echo": [{} for _ in cfg["echo"]], "chat": {}, "instr": {}, "instr_chat": {}, "startup": {}, "idle_echo": {},
+           "idle_chat": {}, "idle_echo_small": {}, "fds": {}, "fd_backends": list(backends), "chain": {}}
     if "echo" in parts:
         for i, load in enumerate(cfg["echo"]):
             print(f"echo {load['name']} ...", flush=True)
@@ -1244,10 +1301,14 @@ def main():
         print("instructions (callgrind) ...", flush=True)
         res["instr"] = measure_instructions(echo, cfg["instr"])
         res["instr_chat"] = measure_chat_instructions(chat, cfg["instr_chat"])
+    if "startup" in parts:
+        print("start-up instructions (callgrind) ...", flush=True)
+        res["startup"] = {"echo": measure_startup(echo), "chat": measure_startup(chat)}
     if "idle" in parts:
         print("idle ...", flush=True)
         res["idle_echo"] = measure_idle(echo, cfg["idle"]["conns"], cfg["idle"]["seconds"], "echo")
         res["idle_chat"] = measure_idle(chat, cfg["idle"]["conns"], cfg["idle"]["seconds"], "chat")
+        res["idle_echo_small"] = measure_idle(echo, cfg["idle"]["small_conns"], cfg["idle"]["small_seconds"], "echo")
     if "fds" in parts:
         print("fd scaling ...", flush=True)
         fc = cfg["fds"]

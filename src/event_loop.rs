@@ -121,7 +121,9 @@ pub struct EventLoop<C, const N: usize, const T: usize, B: Backend<N> = Epoll<N>
     timer_seq: u64,
     /// Number of armed timers (lets a pass with none skip the clock).
     armed: usize,
-    signal_fd: RawFd,
+    /// The signalfd, once a signal is watched (`None`, not -1: a new loop
+    /// is all zero bytes, see [`with_backend`](Self::with_backend)).
+    signal_fd: Option<RawFd>,
     after_pass: Option<PassHandler<C, N, T, B>>,
     stopped: bool,
 }
@@ -140,6 +142,12 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
 
     /// An empty loop on the given backend value (e.g. an [`AnyBackend`]
     /// chosen from `--backend`).
+    ///
+    /// Over the epoll backend (and [`AnyBackend::epoll`]) or poll, the new
+    /// loop is all zero bytes: a large one made in a `static` initialiser
+    /// lands in `.bss`, whose pages the kernel maps only as they are first
+    /// touched, so memory follows the registrations rather than `N`. To run
+    /// such a loop on another backend, see [`set_backend`](Self::set_backend).
     pub const fn with_backend(backend: B) -> Self {
         EventLoop {
             sel: Selector::with_backend(backend),
@@ -147,7 +155,7 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
             generations: [0; T],
             timer_seq: 0,
             armed: 0,
-            signal_fd: -1,
+            signal_fd: None,
             after_pass: None,
             stopped: false,
         }
@@ -156,6 +164,19 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
     /// The backend's name: "select", "poll" or "epoll".
     pub fn backend_name(&self) -> &'static str {
         self.sel.backend_name()
+    }
+
+    /// Replaces the backend in place: the loop becomes what
+    /// `with_backend(backend)` makes, without writing a whole new loop over
+    /// this one (which would touch every page of a large loop kept in
+    /// `.bss`). A loop that was used is closed first ([`close`](Self::close):
+    /// every registration, timer and signal handler is forgotten).
+    pub fn set_backend(&mut self, backend: B) {
+        if self.signal_fd.is_some() || self.entries.iter().any(Option::is_some) {
+            self.close();
+        }
+        self.stopped = false;
+        self.sel.set_backend(backend);
     }
 
     /// Watches `fd` for `events`; `f(loop, ctx, fd, events, token)` runs
@@ -329,21 +350,21 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
                 let _ = sys::unblock_signals(&[signo]);
             }
         };
-        let fd = match sys::signalfd(self.signal_fd, set) {
+        let fd = match sys::signalfd(self.signal_fd.unwrap_or(-1), set) {
             Ok(fd) => fd,
             Err(e) => {
                 restore();
                 return Err(e.into());
             }
         };
-        if self.signal_fd < 0 {
+        if self.signal_fd.is_none() {
             let handler = Handler { f: dispatch_signals::<C, N, T, B>, token: Token(0) };
             if let Err(e) = self.sel.register(fd, Events::READ, handler) {
                 let _ = sys::close(fd);
                 restore();
                 return Err(e);
             }
-            self.signal_fd = fd;
+            self.signal_fd = Some(fd);
         }
         if let Some(e) = self.entries.get_mut(index) {
             *e = Some(Entry::Signal { signo, f, token, was_blocked });
@@ -460,10 +481,9 @@ impl<C, const N: usize, const T: usize, B: Backend<N>> EventLoop<C, N, T, B> {
     /// the backend's fd are closed, and the thread's signal mask is restored.
     /// Timers are cancelled. Later registrations fail with [`Error::Closed`].
     pub fn close(&mut self) {
-        if self.signal_fd >= 0 {
-            let _ = self.sel.unregister(self.signal_fd);
-            let _ = sys::close(self.signal_fd);
-            self.signal_fd = -1;
+        if let Some(fd) = self.signal_fd.take() {
+            let _ = self.sel.unregister(fd);
+            let _ = sys::close(fd);
         }
         for i in 0..T {
             if let Some(Some(Entry::Signal { signo, was_blocked: false, .. })) = self.entries.get(i)

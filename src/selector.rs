@@ -288,6 +288,20 @@ impl<D: Copy, const N: usize, B: Backend<N>> Selector<D, N, B> {
         self.state = State::Closed;
     }
 
+    /// Replaces the backend in place: the selector becomes what
+    /// [`with_backend(backend)`](Self::with_backend) makes, without writing
+    /// a whole new table over this one (a selector built in a `static`
+    /// starts as zero bytes in `.bss`, whose pages stay untouched until
+    /// used). A selector that was used is closed first
+    /// ([`close`](Self::close): its registrations are forgotten).
+    pub fn set_backend(&mut self, backend: B) {
+        if self.state != State::New {
+            self.close();
+        }
+        self.backend = backend;
+        self.state = State::New;
+    }
+
     /// True after [`close`](Self::close).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed

@@ -304,6 +304,33 @@ fn the_loop_can_be_built_in_a_static() {
     assert!(guard.as_ref().unwrap().is_empty());
 }
 
+#[test]
+fn set_backend_switches_a_new_loop_and_closes_a_used_one_first() {
+    type ALoop = picosel::AnyEventLoop<Ctx, 4, 4>;
+    fn on_any(_: &mut ALoop, ctx: &mut Ctx, fd: i32, ev: Events, token: Token) {
+        ctx.calls.push((token, fd, ev));
+    }
+    fn on_any_timer(_: &mut ALoop, _: &mut Ctx, _: TimerId, _: Token) {}
+    let mut lp = ALoop::with_backend(picosel::backend::AnyBackend::epoll());
+    let mut ctx = Ctx::default();
+    let (a, mut b) = UnixStream::pair().unwrap();
+    b.write_all(b"x").unwrap();
+    for name in ["poll", "select", "epoll", "poll"] {
+        // A used loop is closed first: registrations and timers are gone.
+        lp.set_backend(picosel::backend::AnyBackend::from_name(name).unwrap());
+        assert_eq!(lp.backend_name(), name);
+        assert!(lp.is_empty());
+        let id = lp.add_timer(Duration::from_secs(60), None, on_any_timer, Token(0)).unwrap();
+        lp.register(a.as_raw_fd(), Events::READ, on_any, Token(7)).unwrap();
+        ctx.calls.clear();
+        assert_eq!(lp.run_once(&mut ctx, Some(Duration::from_secs(5))).unwrap(), 1);
+        assert_eq!(ctx.calls, [(Token(7), a.as_raw_fd(), Events::READ)], "{name}");
+        assert!(lp.timer_deadline_ms(id).is_some());
+        lp.set_backend(picosel::backend::AnyBackend::epoll());
+        assert!(lp.timer_deadline_ms(id).is_none(), "{name}: the timer went with the loop");
+    }
+}
+
 fn on_pass(lp: &mut TLoop, ctx: &mut Ctx) {
     // Records the callbacks that ran before this hook, as a marker.
     ctx.timers.push((Token(usize::MAX), ctx.calls.len() as u64));

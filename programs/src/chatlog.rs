@@ -54,11 +54,12 @@ impl<const P: usize, const E: usize> Default for Log<P, E> {
 }
 
 impl<const P: usize, const E: usize> Log<P, E> {
-    /// An empty log.
+    /// An empty log: all zero bytes (an entry is only read once appended,
+    /// which writes it whole), so a log in a `static` lands in `.bss`.
     pub const fn new() -> Self {
         Log {
             payload: [0; P],
-            entries: [Entry { start: 0, since: u64::MAX, len: 0, to: 0, except: 0 }; E],
+            entries: [Entry { start: 0, since: 0, len: 0, to: 0, except: 0 }; E],
             first: 0,
             next: 0,
             end: 0,

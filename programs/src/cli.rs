@@ -122,6 +122,16 @@ pub fn backend<'a, const N: usize>(
     AnyBackend::from_name(v).ok_or(CliError::BadValue(opt, v))
 }
 
+/// Parses a backend name into its `'static` spelling
+/// ([`AnyBackend::NAMES`]): for a program whose loop is made in place (in
+/// static storage) and switched with
+/// [`set_backend`](picosel::EventLoop::set_backend), rather than carrying
+/// an [`AnyBackend`] value, which is as large as its largest backend.
+pub fn backend_name<'a>(opt: &'a str, v: &'a str) -> Result<&'static str, CliError<'a>> {
+    let names = AnyBackend::<0>::NAMES;
+    names.iter().copied().find(|&n| n == v).ok_or(CliError::BadValue(opt, v))
+}
+
 /// Parses an integer within `lo..=hi`.
 pub fn number<'a>(opt: &'a str, v: &'a str, lo: u64, hi: u64) -> Result<u64, CliError<'a>> {
     match v.parse::<u64>() {

@@ -16,12 +16,14 @@
 //!   parser); [`listen`]: the servers' listeners (TCP,
 //!   Unix socket files, abstract names) and their streams; [`framing`] and
 //!   [`chatlog`]: the chat server's line framing and broadcast log.
+//! - [`storage`]: [`storage::TakeOnce`], a `static` handed out once, for
+//!   state kept in zero-initialised `.bss` rather than on the stack.
 //! - [`entry!`]: the C `main` and panic handler of a `no_std` binary.
 //!
 //! Every program is a `#![no_std]`, `#![no_main]` binary over picosel and
 //! libc alone, statically linkable for a router. The crate's only `unsafe`
-//! code is a private `sys` module of thin libc wrappers under [`os`]; the
-//! binaries themselves forbid `unsafe`.
+//! code is a private `sys` module of thin libc wrappers under [`os`] (and
+//! [`storage::TakeOnce`]); the binaries themselves forbid `unsafe`.
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -35,6 +37,7 @@ pub mod framing;
 pub mod listen;
 pub mod os;
 pub mod ring;
+pub mod storage;
 #[allow(unsafe_code)]
 mod sys;
 

@@ -113,9 +113,12 @@ impl Show for BindError {
     }
 }
 
+/// Tags from 1 (as [`Stream`]'s), so that `Option<Listener>::None` is
+/// all zero bytes.
+#[repr(u8)]
 enum Socket {
-    Tcp(TcpListener),
-    Unix(UnixListener),
+    Tcp(TcpListener) = 1,
+    Unix(UnixListener) = 2,
 }
 
 /// A listening TCP or Unix stream socket. Dropped, it closes, and a socket
@@ -227,11 +230,16 @@ pub enum Peer {
 /// A connected TCP or Unix stream, non-blocking; `recv` and `send` as
 /// [`TcpStream`]'s (`Ok(None)`: would block; `Ok(Some(0))` from `recv`:
 /// end of stream).
+///
+/// Its tag starts at 1, so that 0 is free for the `None` of an `Option`
+/// of a struct holding it: a server's table of `Option<Conn>` then starts
+/// as zero bytes, in `.bss` ([`crate::storage`]).
+#[repr(u8)]
 pub enum Stream {
     /// Accepted from a TCP listener.
-    Tcp(TcpStream),
+    Tcp(TcpStream) = 1,
     /// Accepted from a Unix listener.
-    Unix(UnixStream),
+    Unix(UnixStream) = 2,
 }
 
 /// What a connected stream of either kind does on a server's hot path, so

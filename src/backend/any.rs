@@ -9,6 +9,9 @@ use core::time::Duration;
 /// One of the three backends, picked at run time (`--backend poll`), so a
 /// program carries one copy of its own code rather than one per backend.
 /// Its size is that of the largest backend (no boxing: there is no heap).
+/// The epoll variant's tag is 0, so `AnyBackend::epoll()` is all zero
+/// bytes like [`Epoll`] itself: an event loop built on it in a `static`
+/// lands in `.bss`, not in the binary.
 ///
 /// ```
 /// use picosel::backend::AnyBackend;
@@ -16,13 +19,14 @@ use core::time::Duration;
 /// assert!(AnyBackend::<16>::from_name("kqueue").is_none());
 /// ```
 #[allow(clippy::large_enum_variant)]
+#[repr(u8)]
 pub enum AnyBackend<const N: usize> {
     /// `select(2)`.
-    Select(Select),
+    Select(Select) = 1,
     /// `poll(2)`.
-    Poll(Poll<N>),
+    Poll(Poll<N>) = 2,
     /// `epoll(7)`.
-    Epoll(Epoll<N>),
+    Epoll(Epoll<N>) = 0,
 }
 
 impl<const N: usize> AnyBackend<N> {

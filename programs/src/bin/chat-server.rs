@@ -20,8 +20,9 @@ use progs::chatlog::NONE;
 use progs::fmt::BufWriter;
 use progs::framing::LineReader;
 use progs::listen::{self, Bind, Binds, Peer, Stream};
+use progs::storage::TakeOnce;
 use progs::{cli, log_err};
-use room::{Chat, Client, LOG_BYTES, Loop, MAX_CLIENTS, MAX_LINE, N, NICK_CAP, SEND_BUFFER, State};
+use room::{Chat, Client, LOG_BYTES, Loop, MAX_CLIENTS, MAX_LINE, NICK_CAP, SEND_BUFFER, State};
 
 progs::entry!(server: run);
 
@@ -70,6 +71,13 @@ server exits 0; a second signal stops it at once.
     progs::server_signals_help!()
 );
 
+/// The event loop and the room live in static storage whose initialiser
+/// is all zero bytes (`.bss`; see `progs::storage`): nothing is
+/// zero-filled at start-up, and a client slot's page is mapped when a
+/// client first takes it, so memory follows the clients.
+static LOOP: TakeOnce<Loop> = TakeOnce::new(Loop::with_backend(AnyBackend::epoll()));
+static CHAT: TakeOnce<Chat> = TakeOnce::new(Chat::new());
+
 const LISTEN_BACKLOG: i32 = 1024;
 const DEFAULT_BIND: core::net::SocketAddr =
     core::net::SocketAddr::V4(core::net::SocketAddrV4::new(core::net::Ipv4Addr::LOCALHOST, 8008));
@@ -77,7 +85,8 @@ const DEFAULT_BIND: core::net::SocketAddr =
 /// What the command line sets.
 struct Config {
     binds: Binds,
-    backend: AnyBackend<N>,
+    /// Its name: the loop is switched in place (`Loop::set_backend`).
+    backend: &'static str,
     max_clients: usize,
     max_line: usize,
     echo_self: bool,
@@ -96,7 +105,9 @@ fn parse_args(cfg: &mut Config) -> Result<(), i32> {
     let parsed = cli::parse(args.skip(1), &["--echo-self"], &valued, |p| {
         match p {
             cli::Parsed::Opt("--bind", Some(v)) => cli::add_bind(&mut cfg.binds, "--bind", v)?,
-            cli::Parsed::Opt("--backend", Some(v)) => cfg.backend = cli::backend("--backend", v)?,
+            cli::Parsed::Opt("--backend", Some(v)) => {
+                cfg.backend = cli::backend_name("--backend", v)?
+            }
             cli::Parsed::Opt(o @ "--max-clients", Some(v)) => {
                 cfg.max_clients = cli::number(o, v, 1, MAX_CLIENTS as u64)? as usize
             }
@@ -122,7 +133,7 @@ fn parse_args(cfg: &mut Config) -> Result<(), i32> {
 fn run() -> i32 {
     let mut cfg = Config {
         binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
-        backend: AnyBackend::epoll(),
+        backend: "epoll",
         max_clients: 64,
         max_line: MAX_LINE,
         echo_self: false,
@@ -142,8 +153,11 @@ fn run() -> i32 {
             return 1;
         }
     };
-    let mut lp = Loop::with_backend(core::mem::replace(&mut cfg.backend, AnyBackend::epoll()));
-    let setup = listen::watch_all(&mut lp, &listeners, on_accept)
+    let (Some(lp), Some(chat)) = (LOOP.take(), CHAT.take()) else { return 1 };
+    if cfg.backend != "epoll" {
+        switch_backend(lp, cfg.backend);
+    }
+    let setup = listen::watch_all(lp, &listeners, on_accept)
         .and_then(|()| lp.add_signal(progs::os::SIGINT, room::on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)));
     if let Err(e) = setup {
@@ -151,17 +165,35 @@ fn run() -> i32 {
         return 1;
     }
     listen::say_listening(&listeners, lp.backend_name());
-    let mut chat = Chat::new(listeners, cfg.max_clients, cfg.max_line);
+    chat.start(listeners, cfg.max_clients, cfg.max_line);
     (chat.echo_self, chat.stall_ms, chat.hard_limit) =
         (cfg.echo_self, cfg.stall_s * 1000, cfg.hard_limit);
     // What a pass of callbacks posted goes out after the pass, in one send
     // per client.
     lp.set_after_pass(Some(room::flush_all));
-    if let Err(e) = lp.run(&mut chat) {
-        log_err!("chat-server: ", e, "\n");
-        return 1;
+    let code = match lp.run(chat) {
+        Ok(()) => 0,
+        Err(e) => {
+            log_err!("chat-server: ", e, "\n");
+            1
+        }
+    };
+    // Static storage is never dropped: a socket file is removed here.
+    listen::close_all(lp, &mut chat.listeners);
+    code
+}
+
+/// Moves the loop (made over epoll) to backend `name`. Out of line: the
+/// backend value, as large as the poll backend's tables, is on the stack
+/// only when one is chosen.
+#[cold]
+#[inline(never)]
+fn switch_backend(lp: &mut Loop, name: &str) {
+    match name {
+        "poll" => lp.set_backend(AnyBackend::poll()),
+        "select" => lp.set_backend(AnyBackend::select()),
+        _ => {}
     }
-    0
 }
 
 /// Takes every connection pending on listener `t` (the listen queue is

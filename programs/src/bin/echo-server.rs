@@ -15,6 +15,7 @@ use picosel::net::{Accept, Datagram, UdpSocket};
 use picosel::{AnyEventLoop, Errno, Error, Events, TimerId, Token};
 use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Stream};
 use progs::ring::ByteRing;
+use progs::storage::TakeOnce;
 use progs::{cli, log_err};
 
 progs::entry!(server: run);
@@ -133,10 +134,34 @@ struct Echo {
 /// One timer (grace) and two signal handlers.
 type Loop = AnyEventLoop<Echo, N, 3>;
 
+/// The event loop and the server's state live in static storage whose
+/// initialiser is all zero bytes (`.bss`; see `progs::storage`): nothing
+/// is zero-filled at start-up, and the kernel maps a page of the
+/// connection table, the buffers or the loop's tables only when it is
+/// first used, so memory follows the connections, not `MAX_CONNS`.
+static LOOP: TakeOnce<Loop> = TakeOnce::new(Loop::with_backend(AnyBackend::epoll()));
+static ECHO: TakeOnce<Echo> = TakeOnce::new(Echo {
+    scratch: [0; BUF],
+    pool: Pool { rings: [const { ByteRing::new() }; POOL], free: [0; POOL], free_len: 0 },
+    starved: 0,
+    wake_from: 0,
+    listeners: [const { None }; MAX_BINDS],
+    udp: [const { None }; MAX_BINDS],
+    dgram: [0; DGRAM],
+    udp_max: 0,
+    stats: UdpStats { truncated: 0, dropped: 0 },
+    conns: [const { None }; MAX_CONNS],
+    count: 0,
+    shutting_down: false,
+    said_fd_limit: false,
+    said_full: false,
+});
+
 /// What the command line asked for.
 struct Config {
     binds: Binds,
-    backend: AnyBackend<N>,
+    /// Its name: the loop is switched in place (`Loop::set_backend`).
+    backend: &'static str,
     buffers: usize,
     udp: bool,
     udp_max: usize,
@@ -147,7 +172,7 @@ fn run() -> i32 {
     let Ok(args) = progs::os::args(&mut argbuf) else { return 2 };
     let mut cfg = Config {
         binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
-        backend: AnyBackend::epoll(),
+        backend: "epoll",
         buffers: POOL,
         udp: false,
         udp_max: DGRAM,
@@ -156,9 +181,12 @@ fn run() -> i32 {
         return cli::fail(e, USAGE);
     }
     let Some((listeners, udp)) = open(&cfg) else { return 1 };
-    let mut lp = Loop::with_backend(cfg.backend);
-    let setup = listen::watch_all(&mut lp, &listeners, on_accept)
-        .and_then(|()| watch_udp(&mut lp, &udp))
+    let (Some(lp), Some(echo)) = (LOOP.take(), ECHO.take()) else { return 1 };
+    if cfg.backend != "epoll" {
+        switch_backend(lp, cfg.backend);
+    }
+    let setup = listen::watch_all(lp, &listeners, on_accept)
+        .and_then(|()| watch_udp(lp, &udp))
         .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)));
     if let Err(e) = setup {
@@ -166,27 +194,12 @@ fn run() -> i32 {
         return 1;
     }
     listen::say_listening(&listeners, lp.backend_name());
-    let mut free = [0u16; POOL];
-    for (i, f) in free.iter_mut().enumerate() {
+    for (i, f) in echo.pool.free.iter_mut().enumerate() {
         *f = i as u16;
     }
-    let mut echo = Echo {
-        scratch: [0; BUF],
-        pool: Pool { rings: [const { ByteRing::new() }; POOL], free, free_len: cfg.buffers },
-        starved: 0,
-        wake_from: 0,
-        listeners,
-        udp,
-        dgram: [0; DGRAM],
-        udp_max: cfg.udp_max,
-        stats: UdpStats { truncated: 0, dropped: 0 },
-        conns: [const { None }; MAX_CONNS],
-        count: 0,
-        shutting_down: false,
-        said_fd_limit: false,
-        said_full: false,
-    };
-    let code = match lp.run(&mut echo) {
+    echo.pool.free_len = cfg.buffers;
+    (echo.listeners, echo.udp, echo.udp_max) = (listeners, udp, cfg.udp_max);
+    let code = match lp.run(echo) {
         Ok(()) => 0,
         Err(e) => {
             log_err!("echo-server: ", e, "\n");
@@ -194,7 +207,22 @@ fn run() -> i32 {
         }
     };
     echo.stats.summary();
+    // Static storage is never dropped: a socket file is removed here.
+    listen::close_all(lp, &mut echo.listeners);
     code
+}
+
+/// Moves the loop (made over epoll) to backend `name`. Out of line: the
+/// backend value, as large as the poll backend's tables, is on the stack
+/// only when one is chosen.
+#[cold]
+#[inline(never)]
+fn switch_backend(lp: &mut Loop, name: &str) {
+    match name {
+        "poll" => lp.set_backend(AnyBackend::poll()),
+        "select" => lp.set_backend(AnyBackend::select()),
+        _ => {}
+    }
 }
 
 fn parse<'a>(
@@ -205,7 +233,9 @@ fn parse<'a>(
     cli::parse(args, &["--udp"], &valued, |p| {
         match p {
             cli::Parsed::Opt("--bind", Some(v)) => cli::add_bind(&mut cfg.binds, "--bind", v)?,
-            cli::Parsed::Opt("--backend", Some(v)) => cfg.backend = cli::backend("--backend", v)?,
+            cli::Parsed::Opt("--backend", Some(v)) => {
+                cfg.backend = cli::backend_name("--backend", v)?
+            }
             cli::Parsed::Opt("--buffers", Some(v)) => {
                 cfg.buffers = cli::number("--buffers", v, 1, POOL as u64)? as usize
             }

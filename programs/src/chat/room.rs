@@ -146,25 +146,17 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// An empty room.
-    pub const fn new(
-        listeners: [Option<Listener>; MAX_BINDS],
-        max_clients: usize,
-        max_line: usize,
-    ) -> Chat {
-        let mut free = [0u16; MAX_CLIENTS];
-        let mut i = 0;
-        while i < MAX_CLIENTS {
-            free[i] = (MAX_CLIENTS - 1 - i) as u16; // slot 0 on top
-            i += 1;
-        }
+    /// A room not opened yet ([`start`](Self::start)): all zero bytes, so
+    /// that it can live in `.bss` (`progs::storage`), whose pages are
+    /// mapped only as clients come.
+    pub const fn new() -> Chat {
         Chat {
-            listeners,
+            listeners: [const { None }; MAX_BINDS],
             clients: [const { None }; MAX_CLIENTS],
             live: [0; MAX_CLIENTS],
             live_len: 0,
-            free,
-            free_len: MAX_CLIENTS,
+            free: [0; MAX_CLIENTS],
+            free_len: 0,
             dirty: [0; MAX_CLIENTS],
             dirty_len: 0,
             bcast: false,
@@ -173,11 +165,11 @@ impl Chat {
             join_timer: None,
             present: 0,
             paused: 0,
-            max_clients,
-            max_line,
+            max_clients: 0,
+            max_line: 0,
             echo_self: false,
-            stall_ms: 10_000,
-            hard_limit: LOG_BYTES as u64,
+            stall_ms: 0,
+            hard_limit: 0,
             log: Log::new(),
             low: Cursor { seq: 0, off: 0 },
             now: 0,
@@ -188,6 +180,22 @@ impl Chat {
             turn: 0,
             resume_timer: None,
         }
+    }
+
+    /// Opens the empty room on `listeners`: every slot free, the limits
+    /// at their defaults.
+    pub fn start(
+        &mut self,
+        listeners: [Option<Listener>; MAX_BINDS],
+        max_clients: usize,
+        max_line: usize,
+    ) {
+        for (i, f) in self.free.iter_mut().enumerate() {
+            *f = (MAX_CLIENTS - 1 - i) as u16; // slot 0 on top
+        }
+        self.free_len = MAX_CLIENTS;
+        (self.listeners, self.max_clients, self.max_line) = (listeners, max_clients, max_line);
+        (self.stall_ms, self.hard_limit) = (10_000, LOG_BYTES as u64);
     }
 
     pub fn client(&self, slot: usize) -> Option<&Client> {
