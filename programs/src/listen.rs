@@ -167,6 +167,33 @@ impl Listener {
         })
     }
 
+    /// One step of a server's accept loop: the next pending connection
+    /// ([`Pending::Conn`]); [`Pending::Dropped`] when one had to be
+    /// dropped for want of file descriptors (the reserve-fd rule of
+    /// [`TcpListener::accept`]; said on stderr as `PROG: out of file
+    /// descriptors (E): dropped a connection`; the loop goes on); and
+    /// [`Pending::Done`] when none is pending or `accept` failed (said as
+    /// `PROG: accept: E`).
+    pub fn next_pending(&mut self, prog: &str) -> Pending {
+        match self.accept() {
+            Ok(Accept::Stream(s, peer)) => Pending::Conn(s, peer),
+            Ok(Accept::WouldBlock) => Pending::Done,
+            Ok(Accept::Dropped(e)) => {
+                crate::log_err!(
+                    prog,
+                    ": out of file descriptors (",
+                    e,
+                    "): dropped a connection\n"
+                );
+                Pending::Dropped
+            }
+            Err(e) => {
+                crate::log_err!(prog, ": accept: ", e, "\n");
+                Pending::Done
+            }
+        }
+    }
+
     /// The bound address (for TCP, with the port the kernel chose).
     pub fn local(&self) -> Bind {
         self.local
@@ -215,6 +242,16 @@ pub fn bind_all(binds: &Binds, backlog: i32) -> Result<[Option<Listener>; MAX_BI
         *slot = Some(Listener::bind(*b, backlog)?);
     }
     Ok(out)
+}
+
+/// What [`Listener::next_pending`] found.
+pub enum Pending {
+    /// A new connection and who made it.
+    Conn(Stream, Peer),
+    /// One was dropped (out of file descriptors); more may be pending.
+    Dropped,
+    /// Nothing more now (or `accept` failed, which was said).
+    Done,
 }
 
 /// Who connected, as [`Listener::accept`] tells it.

@@ -102,4 +102,33 @@ impl<const N: usize> ByteRing<N> {
         self.head = 0;
         self.len = 0;
     }
+
+    /// Writes the ring out through `send` (a socket's `send`: `Ok(None)`
+    /// when it would block) until it is empty or the socket is full; true
+    /// when it is empty. The one ring-to-socket loop of the programs.
+    ///
+    /// ```
+    /// let mut ring = progs::ring::ByteRing::<8>::new();
+    /// ring.push(b"abcdef");
+    /// let mut room = 4; // a socket that takes 4 bytes, then would block
+    /// let empty = ring.drain_into(|b| {
+    ///     let n = b.len().min(room);
+    ///     room -= n;
+    ///     Ok(if n == 0 { None } else { Some(n) })
+    /// });
+    /// assert_eq!((empty, ring.front()), (Ok(false), &b"ef"[..]));
+    /// ```
+    #[inline]
+    pub fn drain_into<E>(
+        &mut self,
+        mut send: impl FnMut(&[u8]) -> Result<Option<usize>, E>,
+    ) -> Result<bool, E> {
+        while !self.is_empty() {
+            match send(self.front())? {
+                Some(n) if n > 0 => self.consume(n),
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
 }

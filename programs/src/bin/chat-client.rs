@@ -194,17 +194,13 @@ impl Client {
 
     /// Sends what the socket takes of the outbox; false after an error.
     fn flush(&mut self, lp: &mut Loop) -> bool {
-        while !self.outbox.is_empty() {
-            match self.stream.send(self.outbox.front()) {
-                Ok(Some(n)) if n > 0 => self.outbox.consume(n),
-                Ok(_) => break,
-                Err(e) => {
-                    self.fail(lp, e);
-                    return false;
-                }
+        match self.outbox.drain_into(|b| self.stream.send(b)) {
+            Ok(_) => true,
+            Err(e) => {
+                self.fail(lp, e);
+                false
             }
         }
-        true
     }
 
     /// Reads once from the server and prints it; false when done (the

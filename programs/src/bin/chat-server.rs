@@ -14,12 +14,11 @@ mod input;
 mod room;
 
 use picosel::backend::AnyBackend;
-use picosel::net::Accept;
 use picosel::{Events, Token};
 use progs::chatlog::NONE;
 use progs::fmt::BufWriter;
 use progs::framing::LineReader;
-use progs::listen::{self, Bind, Binds, Peer, Stream};
+use progs::listen::{self, Bind, Binds, Peer, Pending, Stream};
 use progs::storage::TakeOnce;
 use progs::{cli, log_err};
 use room::{Chat, Client, LOG_BYTES, Loop, MAX_CLIENTS, MAX_LINE, NICK_CAP, SEND_BUFFER, State};
@@ -210,16 +209,10 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, t: Token) {
     chat.now = lp.now_ms();
     for _ in 0..ACCEPTS_PER_PASS {
         let Some(Some(listener)) = chat.listeners.get_mut(t.0) else { return };
-        match listener.accept() {
-            Ok(Accept::Stream(s, peer)) => admit(lp, chat, s, peer),
-            Ok(Accept::WouldBlock) => return,
-            Ok(Accept::Dropped(e)) => {
-                log_err!("chat-server: out of file descriptors (", e, "): dropped a connection\n");
-            }
-            Err(e) => {
-                log_err!("chat-server: accept: ", e, "\n");
-                return;
-            }
+        match listener.next_pending("chat-server") {
+            Pending::Conn(s, peer) => admit(lp, chat, s, peer),
+            Pending::Dropped => {}
+            Pending::Done => return,
         }
     }
 }

@@ -11,9 +11,9 @@
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
 use picosel::backend::AnyBackend;
-use picosel::net::{Accept, Datagram, UdpSocket};
+use picosel::net::{Datagram, UdpSocket};
 use picosel::{AnyEventLoop, Errno, Error, Events, TimerId, Token};
-use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Stream};
+use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Pending, Stream};
 use progs::ring::ByteRing;
 use progs::storage::TakeOnce;
 use progs::{cli, log_err};
@@ -320,17 +320,10 @@ fn watch_udp(lp: &mut Loop, udp: &UdpSockets) -> Result<(), Error> {
 fn on_accept(lp: &mut Loop, echo: &mut Echo, _fd: i32, _ev: Events, t: Token) {
     for _ in 0..32 {
         let Some(Some(listener)) = echo.listeners.get_mut(t.0) else { return };
-        let stream = match listener.accept() {
-            Ok(Accept::Stream(s, _)) => s,
-            Ok(Accept::WouldBlock) => return,
-            Ok(Accept::Dropped(e)) => {
-                log_err!("echo-server: out of file descriptors (", e, "): dropped a connection\n");
-                continue;
-            }
-            Err(e) => {
-                log_err!("echo-server: accept: ", e, "\n");
-                return;
-            }
+        let stream = match listener.next_pending("echo-server") {
+            Pending::Conn(s, _) => s,
+            Pending::Dropped => continue,
+            Pending::Done => return,
         };
         let Some(slot) = echo.conns.iter().position(Option::is_none) else {
             if !echo.said_full {
@@ -649,14 +642,7 @@ fn settle(lp: &mut Loop, echo: &mut Echo, slot: usize, failed: bool) {
 /// Writes out what is buffered; true on a send error.
 fn flush(c: &mut Conn, pool: &mut Pool) -> bool {
     let Some(out) = pool.rings.get_mut(usize::from(c.buf)) else { return false };
-    while !out.is_empty() {
-        match c.stream.send(out.front()) {
-            Ok(Some(n)) if n > 0 => out.consume(n),
-            Ok(_) => return false,
-            Err(_) => return true,
-        }
-    }
-    false
+    out.drain_into(|b| c.stream.send(b)).is_err()
 }
 
 /// Rare: more connections than buffers had output waiting, and some wait

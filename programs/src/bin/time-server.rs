@@ -6,9 +6,8 @@
 
 use core::time::Duration;
 use picosel::backend::AnyBackend;
-use picosel::net::Accept;
 use picosel::{AnyEventLoop, Events, TimerId, Token};
-use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Stream};
+use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Pending, Stream};
 use progs::ring::ByteRing;
 use progs::{cli, log_err};
 
@@ -118,17 +117,10 @@ fn now_line(buf: &mut [u8; 64]) -> usize {
 fn on_accept(lp: &mut Loop, clock: &mut Clock, _fd: i32, _ev: Events, t: Token) {
     for _ in 0..32 {
         let Some(Some(listener)) = clock.listeners.get_mut(t.0) else { return };
-        let stream = match listener.accept() {
-            Ok(Accept::Stream(s, _)) => s,
-            Ok(Accept::WouldBlock) => return,
-            Ok(Accept::Dropped(e)) => {
-                log_err!("time-server: out of file descriptors (", e, "): dropped a connection\n");
-                continue;
-            }
-            Err(e) => {
-                log_err!("time-server: accept: ", e, "\n");
-                return;
-            }
+        let stream = match listener.next_pending("time-server") {
+            Pending::Conn(s, _) => s,
+            Pending::Dropped => continue,
+            Pending::Done => return,
         };
         let Some(slot) = clock.clients.iter().position(Option::is_none) else { continue };
         if lp.register(stream.as_raw_fd(), Events::READ, on_client, Token(slot)).is_ok() {
@@ -151,14 +143,10 @@ fn send(lp: &mut Loop, clock: &mut Clock, slot: usize, line: &[u8]) {
 
 fn flush(lp: &mut Loop, clock: &mut Clock, slot: usize) {
     let Some(c) = clock.clients.get_mut(slot).and_then(Option::as_mut) else { return };
-    while !c.out.is_empty() {
-        match c.stream.send(c.out.front()) {
-            Ok(Some(n)) if n > 0 => c.out.consume(n),
-            Ok(_) => break,
-            Err(_) => return close(lp, clock, slot),
-        }
-    }
-    let want_write = !c.out.is_empty();
+    let Ok(empty) = c.out.drain_into(|b| c.stream.send(b)) else {
+        return close(lp, clock, slot);
+    };
+    let want_write = !empty;
     if want_write != c.writing {
         c.writing = want_write;
         let ev = if want_write { Events::BOTH } else { Events::READ };
