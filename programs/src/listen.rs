@@ -179,16 +179,13 @@ impl Listener {
             Ok(Accept::Stream(s, peer)) => Pending::Conn(s, peer),
             Ok(Accept::WouldBlock) => Pending::Done,
             Ok(Accept::Dropped(e)) => {
-                crate::log_err!(
-                    prog,
-                    ": out of file descriptors (",
-                    e,
-                    "): dropped a connection\n"
-                );
+                let why: [&dyn Show; 4] =
+                    [&prog, &": out of file descriptors (", &e, &"): dropped a connection\n"];
+                crate::os::log_parts(crate::os::STDERR, prog, &why);
                 Pending::Dropped
             }
             Err(e) => {
-                crate::log_err!(prog, ": accept: ", e, "\n");
+                crate::os::log_parts(crate::os::STDERR, prog, &[&prog, &": accept: ", &e, &"\n"]);
                 Pending::Done
             }
         }
