@@ -7,6 +7,8 @@
 //! test that reaches outside it). `chat_framing`'s corpus is replayed by
 //! `framing.rs`.
 
+#[path = "../../fuzz/src/chatlog.rs"]
+mod chatlog;
 #[path = "../../fuzz/src/cursor.rs"]
 mod cursor;
 #[path = "../../fuzz/src/dispatch.rs"]
@@ -66,4 +68,9 @@ fn netlink_corpus() {
 #[test]
 fn addr_corpus() {
     replay("addr", progs::addr::check_against_core);
+}
+
+#[test]
+fn chatlog_corpus() {
+    replay("chatlog", chatlog::run);
 }
