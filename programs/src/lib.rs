@@ -15,6 +15,8 @@
 //! - [`cli`]: argument parsing; [`listen`]: the servers' listeners (TCP,
 //!   Unix socket files, abstract names) and their streams; [`framing`] and
 //!   [`chatlog`]: the chat server's line framing and broadcast log.
+//! - [`web`]: the chat's web page, HTTP request heads and responses, and
+//!   WebSocket framing (RFC 6455), as pure code over caller buffers.
 //! - [`entry!`]: the C `main` and panic handler of a `no_std` binary.
 //!
 //! Every program is a `#![no_std]`, `#![no_main]` binary over picosel and
@@ -35,6 +37,7 @@ pub mod os;
 pub mod ring;
 #[allow(unsafe_code)]
 mod sys;
+pub mod web;
 
 /// Defines the C `main` of a `no_std` program as a call to `$run() -> i32`,
 /// plus the panic handler (abort) and the `rust_eh_personality` symbol that
