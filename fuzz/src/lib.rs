@@ -3,5 +3,7 @@
 //! (`programs/tests/fuzz_corpus.rs` includes these files).
 pub mod cursor;
 pub mod dispatch;
+pub mod http_head;
 pub mod netlink;
 pub mod selector_ops;
+pub mod ws_frame;

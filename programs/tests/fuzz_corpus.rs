@@ -11,10 +11,14 @@
 mod cursor;
 #[path = "../../fuzz/src/dispatch.rs"]
 mod dispatch;
+#[path = "../../fuzz/src/http_head.rs"]
+mod http_head;
 #[path = "../../fuzz/src/netlink.rs"]
 mod netlink;
 #[path = "../../fuzz/src/selector_ops.rs"]
 mod selector_ops;
+#[path = "../../fuzz/src/ws_frame.rs"]
+mod ws_frame;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -61,4 +65,14 @@ fn selector_ops_corpus() {
 #[test]
 fn netlink_corpus() {
     replay("netlink", netlink::run);
+}
+
+#[test]
+fn http_head_corpus() {
+    replay("http_head", http_head::run);
+}
+
+#[test]
+fn ws_frame_corpus() {
+    replay("ws_frame", ws_frame::run);
 }
