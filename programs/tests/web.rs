@@ -600,8 +600,14 @@ fn upgrade_checks() {
         (b"ROUTER.lan:8080", true),
         (b"evil.example", false),
         (b"evil.example:8080", false),
-        (b"1.2.3", false),
-        (b"1.2.3.4.5", false),
+        // Digits and dots: never resolved by a browser (WHATWG URL host
+        // parsing takes them as IPv4).
+        (b"1.2.3", true),
+        (b"10.0.0.1:8080", true),
+        (b"1.2.3.4.evil", false),
+        (b"[]", false),
+        (b"[::1]:x", false),
+        (b"a:b", false),
         (b"router.lan:80x", false),
         (b"[::1]x", false),
         (b"", false),

@@ -49,5 +49,5 @@ pub fn key_is_valid(key: &[u8]) -> bool {
     let Some((digits, pad)) = key.split_at_checked(22) else { return false };
     pad == b"=="
         && digits.iter().all(|&c| digit(c).is_some())
-        && digits.last().and_then(|&c| digit(c)).is_some_and(|v| v & 15 == 0)
+        && digits.last().is_some_and(|c| b"AQgw".contains(c))
 }

@@ -107,6 +107,19 @@ fn list_has(value: &[u8], token: &[u8]) -> bool {
     value.split(|&b| b == b',').any(|item| trim(item).eq_ignore_ascii_case(token))
 }
 
+/// The header fields [`parse`] looks at, lower case, in the order its
+/// `match` expects.
+const FIELDS: [&[u8]; 8] = [
+    b"host",
+    b"origin",
+    b"upgrade",
+    b"connection",
+    b"sec-websocket-key",
+    b"sec-websocket-version",
+    b"transfer-encoding",
+    b"content-length",
+];
+
 /// Sets `slot` to `value`; an error if it was set already.
 fn once<'a>(slot: &mut Option<&'a [u8]>, value: &'a [u8]) -> Result<(), HttpError> {
     match slot.replace(value) {
@@ -170,21 +183,16 @@ pub fn parse(buf: &[u8], max: usize) -> Result<Option<Head<'_>>, HttpError> {
         if !is_token(name) || !value.iter().all(|&b| b == b'\t' || b >= b' ' && b != 0x7F) {
             return Err(bad);
         }
-        let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
-        if is(b"host") {
-            once(&mut h.host, value)?;
-        } else if is(b"origin") {
-            once(&mut h.origin, value)?;
-        } else if is(b"upgrade") {
-            h.upgrade_websocket |= list_has(value, b"websocket");
-        } else if is(b"connection") {
-            h.connection_upgrade |= list_has(value, b"upgrade");
-        } else if is(b"sec-websocket-key") {
-            once(&mut h.ws_key, value)?;
-        } else if is(b"sec-websocket-version") {
-            once(&mut h.ws_version, value)?;
-        } else if is(b"transfer-encoding") || (is(b"content-length") && value != b"0") {
-            return Err(bad);
+        match FIELDS.iter().position(|f| name.eq_ignore_ascii_case(f)) {
+            Some(0) => once(&mut h.host, value)?,
+            Some(1) => once(&mut h.origin, value)?,
+            Some(2) => h.upgrade_websocket |= list_has(value, b"websocket"),
+            Some(3) => h.connection_upgrade |= list_has(value, b"upgrade"),
+            Some(4) => once(&mut h.ws_key, value)?,
+            Some(5) => once(&mut h.ws_version, value)?,
+            Some(6) => return Err(bad),
+            Some(_) if value != b"0" => return Err(bad),
+            _ => {}
         }
     }
     if minor == 1 && h.host.is_none() {
@@ -194,33 +202,25 @@ pub fn parse(buf: &[u8], max: usize) -> Result<Option<Head<'_>>, HttpError> {
 }
 
 /// Whether `host` (a `Host` value: name or address, perhaps a port) names
-/// this server for sure: an IPv4 or bracketed IPv6 literal, `localhost`,
-/// or one of `names` (compared without the port, any case). A name not
-/// listed could be an attacker's name resolved to this server (DNS
-/// rebinding), whose pages the browser would let connect.
+/// this server for sure: an IP literal (bracketed IPv6, or digits and
+/// dots: a browser parses any such host as IPv4 and never resolves it),
+/// `localhost`, or one of `names` (compared without the port, any case).
+/// A name not listed could be an attacker's name resolved to this server
+/// (DNS rebinding), whose pages the browser would let connect.
 pub fn host_is_trusted(host: &[u8], names: &[&[u8]]) -> bool {
-    if let Some(rest) = host.strip_prefix(b"[") {
-        // An IPv6 literal, perhaps with a port.
-        let Some(close) = rest.iter().position(|&b| b == b']') else { return false };
-        let after = rest.get(close + 1..).unwrap_or(&[]);
-        return after.is_empty()
-            || after.strip_prefix(b":").is_some_and(|p| p.iter().all(u8::is_ascii_digit));
-    }
-    let name = match host.iter().rposition(|&b| b == b':') {
-        Some(i) => {
-            let port = host.get(i + 1..).unwrap_or(&[]);
-            if !port.iter().all(u8::is_ascii_digit) {
-                return false;
-            }
-            host.get(..i).unwrap_or(&[])
+    let (name, port) = match host.iter().rposition(|&b| b == b':' || b == b']') {
+        Some(i) if host.get(i) == Some(&b':') => {
+            (host.get(..i).unwrap_or(&[]), host.get(i + 1..).unwrap_or(&[]))
         }
-        None => host,
+        _ => (host, &[][..]),
     };
-    let ipv4 = name.split(|&b| b == b'.').count() == 4
-        && name
-            .split(|&b| b == b'.')
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.iter().all(u8::is_ascii_digit));
-    ipv4 || name.eq_ignore_ascii_case(b"localhost")
+    if !port.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let ipv6 = name.len() > 2 && name.first() == Some(&b'[') && name.last() == Some(&b']');
+    let ipv4 = !name.is_empty() && name.iter().all(|&b| b.is_ascii_digit() || b == b'.');
+    ipv6 || ipv4
+        || name.eq_ignore_ascii_case(b"localhost")
         || names.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
@@ -284,6 +284,9 @@ impl<'a> Out<'a> {
         Out { buf, len: 0, overflow: false }
     }
 
+    // Not inlined: the responses are a row of these calls, and each
+    // inlined copy would cost more code than the call.
+    #[inline(never)]
     fn put(&mut self, s: &[u8]) -> &mut Self {
         let end = self.len.saturating_add(s.len());
         match self.buf.get_mut(self.len..end) {
@@ -296,6 +299,7 @@ impl<'a> Out<'a> {
         self
     }
 
+    #[inline(never)]
     fn num(&mut self, n: usize) -> &mut Self {
         let mut digits = [0u8; 20];
         let k = write_usize(n, &mut digits);
@@ -380,18 +384,21 @@ pub fn error_response(status: u16, head_only: bool, out: &mut [u8]) -> usize {
     let mut code = [0u8; 5];
     let k = write_usize(usize::from(status), &mut code);
     let code = code.get(..k).unwrap_or(&[]);
-    let mut o = Out::new(out);
-    o.put(b"HTTP/1.1 ").put(code).put(b" ").put(phrase).put(b"\r\n");
-    match status {
-        405 => o.put(b"Allow: GET, HEAD\r\n"),
-        426 => o.put(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"),
-        _ => &mut o,
+    let extra: &[u8] = match status {
+        405 => b"Allow: GET, HEAD\r\n",
+        426 => b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
+        _ => b"",
     };
+    let body: [&[u8]; 4] = [code, b" ", phrase, b"\n"];
+    let mut o = Out::new(out);
+    for part in [b"HTTP/1.1 ", code, b" ", phrase, b"\r\n", extra] {
+        o.put(part);
+    }
     o.put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ")
-        .num(code.len() + 1 + phrase.len() + 1)
+        .num(body.iter().map(|p| p.len()).sum())
         .put(b"\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n");
-    if !head_only {
-        o.put(code).put(b" ").put(phrase).put(b"\n");
+    for part in body.iter().filter(|_| !head_only) {
+        o.put(part);
     }
     o.done()
 }
