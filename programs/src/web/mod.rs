@@ -25,6 +25,6 @@ pub const PAGE: &[u8] = include_bytes!("page.html");
 /// script (by hash) and connections to its own origin; no framing, no
 /// form submission, no `<base>`.
 pub const CSP: &[u8] = b"default-src 'none'; \
-script-src 'sha256-sR8zjIPT569nmD8pU+BXHqQHxinrSFohowrampREVYk='; \
+script-src 'sha256-QFYDuuh7jgkL45ZRrIImCCVkfRTuH4IcX30Ksczvgtw='; \
 style-src 'sha256-/UPmHbSvl7qwuwPkYCf7ac3UOiH/ijXU9Ah8pcxuZ5A='; \
 connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
