@@ -242,6 +242,13 @@ fn lengths_in_all_three_encodings() {
         let f = client_frame(0x81, &payload, [1, 2, 3, 4], true);
         assert_eq!(run(&[&f], 70000, Assembler::buffer_len(70000)), vec![Ev::Text(text)]);
     }
+    // So buffer_len leaves room for the longest control frame in that form
+    // after a message at the limit (found by fuzzing ws_frame: 131 bytes of
+    // room assumed the 7-bit form).
+    let mut s = client_frame(0x01, b"12345", [1, 2, 3, 4], true);
+    s.extend(client_frame(0x89, &[b'p'; 125], [5, 6, 7, 8], true));
+    s.extend(client_frame(0x80, b"", [5, 6, 7, 8], true));
+    assert_eq!(all_splits(&s, 5), vec![Ev::Ping(vec![b'p'; 125]), Ev::Text("12345".into())]);
 }
 
 #[test]

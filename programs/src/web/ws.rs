@@ -126,9 +126,10 @@ pub enum Decoded {
     Error(u16),
 }
 
-/// The largest client control frame: a 2-byte header, the mask and 125
-/// bytes of payload.
-pub const MAX_CONTROL_FRAME: usize = 131;
+/// The largest client control frame: 125 bytes of payload after the
+/// longest header (a length may come in the 64-bit form, which is
+/// accepted, so 10 bytes, and the 4-byte mask).
+pub const MAX_CONTROL_FRAME: usize = 139;
 
 /// Decodes the header of a client frame at the start of `buf`, checking
 /// what a header alone can break ([`code::PROTOCOL_ERROR`] for each):
@@ -201,7 +202,7 @@ enum Kind {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Release {
     Nothing,
-    /// A control frame of this many bytes (at most 131), at the start of
+    /// A control frame of this many bytes (at most 139), at the start of
     /// the unread ones.
     Frame(u8),
     /// The data message at the start of the buffer.
