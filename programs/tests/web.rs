@@ -777,3 +777,20 @@ fn page_is_small_and_safe() {
     assert!(page.contains("textContent"));
     assert!(page.contains("\"/ws\""));
 }
+
+#[test]
+fn idle_only_between_messages() {
+    let mut buf = vec![0u8; Assembler::buffer_len(20)];
+    let mut a = Assembler::new();
+    assert!(a.is_idle());
+    let first = frame(0x01, b"half");
+    a.push(&mut buf, &first[..3]);
+    assert!(!a.is_idle(), "bytes wait");
+    a.push(&mut buf, &first[3..]);
+    assert_eq!(a.next(&mut buf, 20), Ok(None));
+    assert!(!a.is_idle(), "a message is partly received");
+    a.push(&mut buf, &frame(0x80, b"!"));
+    assert_eq!(a.next(&mut buf, 20), Ok(Some(Message::Text(b"half!"))));
+    assert_eq!(a.next(&mut buf, 20), Ok(None));
+    assert!(a.is_idle());
+}

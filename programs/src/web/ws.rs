@@ -319,7 +319,8 @@ impl Assembler {
         n
     }
 
-    /// Whether a data message is partly received, or raw bytes wait.
+    /// Whether nothing is pending: no data message partly received, no
+    /// unread bytes.
     pub fn is_idle(&self) -> bool {
         self.kind == Kind::Idle && self.start == self.end
     }
