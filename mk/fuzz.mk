@@ -11,7 +11,7 @@
 # to fuzz/artifacts/T (git-ignored), so a run never dirties the tree.
 # To add a target: a [[bin]] in fuzz/Cargo.toml, seeds in fuzz/corpus/T,
 # and its name here.
-FUZZ_TARGETS ?= dispatch selector_ops chat_framing netlink addr chatlog
+FUZZ_TARGETS ?= dispatch selector_ops chat_framing netlink addr chatlog http_head ws_frame
 # cargo-fuzz needs nightly: rustup's nightly when installed, else stable
 # told to act as nightly.
 FUZZ_CARGO ?= $(shell if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then echo "cargo +nightly"; else echo "env RUSTC_BOOTSTRAP=1 cargo"; fi)

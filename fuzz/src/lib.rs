@@ -4,5 +4,7 @@
 pub mod chatlog;
 pub mod cursor;
 pub mod dispatch;
+pub mod http_head;
 pub mod netlink;
 pub mod selector_ops;
+pub mod ws_frame;

@@ -18,6 +18,8 @@
 //!   [`chatlog`]: the chat server's line framing and broadcast log.
 //! - [`storage`]: [`storage::TakeOnce`], a `static` handed out once, for
 //!   state kept in zero-initialised `.bss` rather than on the stack.
+//! - [`web`]: the chat's web page, HTTP request heads and responses, and
+//!   WebSocket framing (RFC 6455), as pure code over caller buffers.
 //! - [`entry!`]: the C `main` and panic handler of a `no_std` binary.
 //!
 //! Every program is a `#![no_std]`, `#![no_main]` binary over picosel and
@@ -40,6 +42,7 @@ pub mod ring;
 pub mod storage;
 #[allow(unsafe_code)]
 mod sys;
+pub mod web;
 
 /// Defines the C `main` of a `no_std` program as a call to `$run() -> i32`,
 /// plus the panic handler (abort) and the `rust_eh_personality` symbol that

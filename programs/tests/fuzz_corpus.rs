@@ -13,10 +13,14 @@ mod chatlog;
 mod cursor;
 #[path = "../../fuzz/src/dispatch.rs"]
 mod dispatch;
+#[path = "../../fuzz/src/http_head.rs"]
+mod http_head;
 #[path = "../../fuzz/src/netlink.rs"]
 mod netlink;
 #[path = "../../fuzz/src/selector_ops.rs"]
 mod selector_ops;
+#[path = "../../fuzz/src/ws_frame.rs"]
+mod ws_frame;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -73,4 +77,14 @@ fn addr_corpus() {
 #[test]
 fn chatlog_corpus() {
     replay("chatlog", chatlog::run);
+}
+
+#[test]
+fn http_head_corpus() {
+    replay("http_head", http_head::run);
+}
+
+#[test]
+fn ws_frame_corpus() {
+    replay("ws_frame", ws_frame::run);
 }
