@@ -144,10 +144,7 @@ pub fn number<'a>(opt: &'a str, v: &'a str, lo: u64, hi: u64) -> Result<u64, Cli
 /// at least 1 ms and at most a day.
 pub fn seconds_ms<'a>(opt: &'a str, v: &'a str) -> Result<u64, CliError<'a>> {
     let bad = CliError::BadValue(opt, v);
-    let (whole, frac) = match v.find('.') {
-        Some(i) => (&v[..i], &v[i + 1..]),
-        None => (v, ""),
-    };
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
     if (whole.is_empty() && frac.is_empty())
         || !whole.bytes().all(|b| b.is_ascii_digit())
         || !frac.bytes().all(|b| b.is_ascii_digit())

@@ -131,15 +131,20 @@ impl Show for str {
     }
 }
 
-/// Text that may not be UTF-8 (a path, an interface name): valid UTF-8 as
-/// it is, each other byte as `\xNN`.
+/// Text that may not be UTF-8 (a path, an interface name): as it is when it
+/// is UTF-8; otherwise printable ASCII as it is and every other byte as
+/// `\xNN` (no UTF-8 decoder of its own: `from_utf8` is linked anyway).
 pub struct Escaped<'a>(pub &'a [u8]);
 
 impl Show for Escaped<'_> {
     fn show(&self, w: &mut BufWriter<'_>) {
-        for chunk in self.0.utf8_chunks() {
-            w.push_str(chunk.valid());
-            for &b in chunk.invalid() {
+        if let Ok(s) = core::str::from_utf8(self.0) {
+            return w.push_str(s);
+        }
+        for &b in self.0 {
+            if b.is_ascii_graphic() || b == b' ' {
+                w.push_byte(b);
+            } else {
                 w.push_bytes(b"\\x");
                 w.push_byte(hex_digit(b >> 4));
                 w.push_byte(hex_digit(b & 0xf));
@@ -441,5 +446,8 @@ mod tests {
         assert_eq!(w.as_bytes(), b"abc");
         let mut buf = [0u8; 8];
         assert_eq!(concat(&mut buf, &[&Escaped(b"a\xffb")]), b"a\\xffb");
+        let mut buf = [0u8; 16];
+        assert_eq!(concat(&mut buf, &[&Escaped("é/x".as_bytes())]), "é/x".as_bytes());
+        assert_eq!(concat(&mut buf, &[&Escaped(b"\xc3\xa9\xff\n")]), b"\\xc3\\xa9\\xff\\x0a");
     }
 }

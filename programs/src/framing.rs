@@ -156,9 +156,9 @@ impl<const CAP: usize> LineReader<CAP> {
     /// be empty while a partial line waits.
     pub fn space(&mut self) -> &mut [u8] {
         let (start, end, scanned) = self.range();
-        if start > 0 {
+        if start > 0 && start <= end && end <= CAP {
             self.buf.copy_within(start..end, 0);
-            self.set(0, end - start, scanned - start);
+            self.set(0, end - start, scanned.saturating_sub(start));
             self.peeked = Peeked::Nothing;
         }
         self.buf.get_mut(end - start..).unwrap_or(&mut [])

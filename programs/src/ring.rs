@@ -114,7 +114,7 @@ impl<const N: usize> ByteRing<N> {
     /// let empty = ring.drain_into(|b| {
     ///     let n = b.len().min(room);
     ///     room -= n;
-    ///     Ok(if n == 0 { None } else { Some(n) })
+    ///     Ok::<_, ()>(if n == 0 { None } else { Some(n) })
     /// });
     /// assert_eq!((empty, ring.front()), (Ok(false), &b"ef"[..]));
     /// ```

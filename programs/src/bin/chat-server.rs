@@ -225,14 +225,21 @@ fn admit(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: Peer) {
     // A small, fixed kernel send buffer: what a client that stops reading
     // can hold stays bounded (the shared log does the rest).
     let _ = stream.set_send_buffer(SEND_BUFFER);
-    let slot = usize::from(chat.free[chat.free_len - 1]);
-    if lp.register(stream.as_raw_fd(), Events::READ, input::on_client, Token(slot)).is_err() {
+    let Some(slot) = chat.free_len.checked_sub(1).and_then(|i| chat.free.get(i)) else {
+        return room::refuse(&stream);
+    };
+    let slot = usize::from(*slot);
+    let Some(entry) = chat.clients.get(slot) else { return room::refuse(&stream) };
+    if entry.is_some()
+        || lp.register(stream.as_raw_fd(), Events::READ, input::on_client, Token(slot)).is_err()
+    {
         return room::refuse(&stream);
     }
     chat.free_len -= 1;
     let mut nick = [0u8; NICK_CAP];
     let nick_len = default_nick(chat, &stream, peer, &mut nick);
-    chat.clients[slot] = Some(Client {
+    let Some(entry) = chat.clients.get_mut(slot) else { return };
+    *entry = Some(Client {
         stream,
         cursor: chat.log.tail(),
         came: chat.log.tail().seq,
@@ -250,8 +257,10 @@ fn admit(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: Peer) {
         time_ms: chat.now,
         why: None,
     });
-    chat.live[chat.live_len] = slot as u16;
-    chat.live_len += 1;
+    if let Some(l) = chat.live.get_mut(chat.live_len) {
+        *l = slot as u16;
+        chat.live_len += 1;
+    }
     chat.present += 1;
     welcome(chat, slot);
     room::queue_join(lp, chat, slot);
@@ -283,5 +292,5 @@ fn welcome(chat: &mut Chat, slot: usize) {
         &[&"* welcome, you are ", &c.nick(), &"; commands: /nick NAME, /who, /quit\n"],
     )
     .len();
-    room::post(chat, slot as u16, NONE, &buf[..n]);
+    room::post(chat, slot as u16, NONE, buf.get(..n).unwrap_or(&[]));
 }

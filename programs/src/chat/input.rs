@@ -94,8 +94,10 @@ fn handle_line(lp: &mut Loop, chat: &mut Chat, slot: usize, start: usize, end: u
         // Commands are short: a copy of the start leaves `chat` free.
         let mut cmd = [0u8; 80];
         let n = line.len().min(cmd.len());
-        cmd[..n].copy_from_slice(&line[..n]);
-        return command(lp, chat, slot, &cmd[1..n]);
+        if let (Some(dst), Some(src)) = (cmd.get_mut(..n), line.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        return command(lp, chat, slot, cmd.get(1..n).unwrap_or(&[]));
     }
     room::announce_joins(lp, chat);
     let except = if chat.echo_self { NONE } else { slot as u16 };
@@ -107,19 +109,28 @@ fn handle_line(lp: &mut Loop, chat: &mut Chat, slot: usize, start: usize, end: u
     let max = nick.len() + 3 + line.len().min(MAX_LINE);
     // `NICK: text\n`, sanitized straight into the log.
     log.append_with(ALL, except, max, |dst| {
-        let (head, text) = dst.split_at_mut(nick.len() + 2);
-        head[..nick.len()].copy_from_slice(nick);
-        head[nick.len()..].copy_from_slice(b": ");
-        let room = text.len() - 1;
-        let n = sanitize(line, &mut text[..room]);
-        text[n] = b'\n';
-        nick.len() + 3 + n
+        let head = {
+            let mut w = BufWriter::new(&mut *dst);
+            w.push_bytes(nick);
+            w.push_bytes(b": ");
+            w.len()
+        };
+        let text = dst.get_mut(head..).unwrap_or(&mut []);
+        let room = text.len().saturating_sub(1);
+        let n = sanitize(line, text.get_mut(..room).unwrap_or(&mut []));
+        match text.get_mut(n) {
+            Some(b) => {
+                *b = b'\n';
+                head + n + 1
+            }
+            None => head + n,
+        }
     });
 }
 
 fn command(lp: &mut Loop, chat: &mut Chat, slot: usize, cmd: &[u8]) {
     let (name, arg) = match cmd.iter().position(|&b| b == b' ' || b == b'\t') {
-        Some(i) => (&cmd[..i], trim(&cmd[i + 1..])),
+        Some(i) => (cmd.get(..i).unwrap_or(&[]), trim(cmd.get(i + 1..).unwrap_or(&[]))),
         None => (cmd, &[][..]),
     };
     match name {
@@ -218,24 +229,24 @@ fn set_nick(lp: &mut Loop, chat: &mut Chat, slot: usize, name: &[u8]) {
     }
     let Some(client) = chat.client_mut(slot) else { return };
     let mut notice = [0u8; 2 * NICK_CAP + 16];
-    let mut len = 0;
-    let old_len = client.nick_len;
-    for part in
-        [b"* ".as_slice(), client.nick.get(..old_len).unwrap_or(&[]), b" is now ", name, b"\n"]
-    {
-        notice[len..len + part.len()].copy_from_slice(part);
-        len += part.len();
-    }
-    client.nick[..name.len()].copy_from_slice(name);
+    let old = client.nick.get(..client.nick_len).unwrap_or(&[]);
+    let len = joined(&mut notice, &[b"* ", old, b" is now ", name, b"\n"]);
+    let Some(nick) = client.nick.get_mut(..name.len()) else { return };
+    nick.copy_from_slice(name);
     client.nick_len = name.len();
     let mut own = [0u8; NICK_CAP + 24];
-    let mut olen = 0;
-    for part in [b"* you are now ".as_slice(), name, b"\n"] {
-        own[olen..olen + part.len()].copy_from_slice(part);
-        olen += part.len();
+    let olen = joined(&mut own, &[b"* you are now ", name, b"\n"]);
+    post(chat, slot as u16, NONE, own.get(..olen).unwrap_or(&[]));
+    broadcast(lp, chat, slot as u16, notice.get(..len).unwrap_or(&[]));
+}
+
+/// Writes `parts` one after the other into `buf` (cut at its end); the length.
+fn joined(buf: &mut [u8], parts: &[&[u8]]) -> usize {
+    let mut w = BufWriter::new(buf);
+    for p in parts {
+        w.push_bytes(p);
     }
-    post(chat, slot as u16, NONE, &own[..olen]);
-    broadcast(lp, chat, slot as u16, &notice[..len]);
+    w.len()
 }
 
 fn who(chat: &mut Chat, slot: usize) {
@@ -244,20 +255,19 @@ fn who(chat: &mut Chat, slot: usize) {
     progs::put!(&mut w, "* online (", chat.present, "):");
     let mut len = w.len();
     for k in 0..chat.live_len {
-        let j = usize::from(chat.live[k]);
+        let Some(j) = chat.live_at(k) else { break };
         let Some(c) = chat.client(j).filter(|c| c.state == State::Open) else { continue };
-        let nick_len = c.nick_len;
-        if len + nick_len + 2 > line.len() {
-            line[len] = b'\n';
-            post(chat, slot as u16, NONE, &line[..len + 1]);
-            line[..2].copy_from_slice(b"* ");
-            len = 1;
+        let nick = c.nick.get(..c.nick_len).unwrap_or(&[]);
+        if len + nick.len() + 2 > line.len() {
+            // A full line goes out; the list goes on in the next one.
+            len = joined(line.get_mut(len..).unwrap_or(&mut []), &[b"\n"]) + len;
+            post(chat, slot as u16, NONE, line.get(..len).unwrap_or(&[]));
+            len = joined(&mut line, &[b"*"]);
         }
         let Some(c) = chat.client(j) else { continue };
-        line[len] = b' ';
-        line[len + 1..len + 1 + nick_len].copy_from_slice(&c.nick[..nick_len]);
-        len += 1 + nick_len;
+        let nick = c.nick.get(..c.nick_len).unwrap_or(&[]);
+        len += joined(line.get_mut(len..).unwrap_or(&mut []), &[b" ", nick]);
     }
-    line[len] = b'\n';
-    post(chat, slot as u16, NONE, &line[..len + 1]);
+    len += joined(line.get_mut(len..).unwrap_or(&mut []), &[b"\n"]);
+    post(chat, slot as u16, NONE, line.get(..len).unwrap_or(&[]));
 }

@@ -206,6 +206,11 @@ impl Chat {
         self.clients.get_mut(slot).and_then(Option::as_mut)
     }
 
+    /// The slot of the `i`th client of the live list.
+    pub fn live_at(&self, i: usize) -> Option<usize> {
+        self.live.get(i).map(|&s| usize::from(s))
+    }
+
     /// The client if it is in the room.
     pub fn open(&mut self, slot: usize) -> Option<&mut Client> {
         self.client_mut(slot).filter(|c| c.state == State::Open)
@@ -331,14 +336,16 @@ fn resume(lp: &mut Loop, chat: &mut Chat) {
     let mut order = [0u16; MAX_CLIENTS];
     let mut k = 0;
     for i in 0..n {
-        let slot = chat.live[(chat.turn + i) % n];
-        if chat.client(usize::from(slot)).is_some_and(|c| c.paused) {
-            order[k] = slot;
-            k += 1;
+        let Some(slot) = chat.live_at((chat.turn + i) % n) else { continue };
+        if chat.client(slot).is_some_and(|c| c.paused) {
+            if let Some(o) = order.get_mut(k) {
+                *o = slot as u16;
+                k += 1;
+            }
         }
     }
     chat.turn = chat.turn.wrapping_add(1);
-    for &slot in &order[..k] {
+    for &slot in order.get(..k).unwrap_or(&[]) {
         let slot = usize::from(slot);
         let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { continue };
         c.paused = false;
@@ -400,7 +407,7 @@ fn flush_owed(lp: &mut Loop, chat: &mut Chat) {
         chat.bcast = false;
         chat.dirty_len = 0;
         for i in 0..dirty_len {
-            let slot = usize::from(chat.dirty[i]);
+            let Some(slot) = chat.dirty.get(i).map(|&s| usize::from(s)) else { break };
             if let Some(c) = chat.client_mut(slot) {
                 c.dirty = false;
                 if !all {
@@ -420,7 +427,7 @@ fn flush_live(lp: &mut Loop, chat: &mut Chat) {
     let mut i = chat.live_len;
     while i > 0 {
         i -= 1;
-        let slot = usize::from(chat.live[i]);
+        let Some(slot) = chat.live_at(i) else { continue };
         let Some(c) = chat.client(slot) else { continue };
         if !c.writing || chat.log.lost(&c.cursor) {
             flush(lp, chat, slot);
@@ -492,7 +499,7 @@ pub fn leave(lp: &mut Loop, chat: &mut Chat, slot: usize, how: &str) {
     let mut notice = [0u8; NICK_CAP + 32];
     let n = progs::fmt::concat(&mut notice, &[&"* ", &c.nick(), &" ", &how, &"\n"]).len();
     let_go(lp, chat, slot, State::Closing);
-    broadcast(lp, chat, slot as u16, &notice[..n]);
+    broadcast(lp, chat, slot as u16, notice.get(..n).unwrap_or(&[]));
     flush(lp, chat, slot);
 }
 
@@ -531,7 +538,7 @@ pub fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize, why: Why) {
     (c.writing, c.time_ms) = (false, chat.now.saturating_add(LINGER_MS));
     let_go(lp, chat, slot, State::Farewell);
     if was_open {
-        broadcast(lp, chat, slot as u16, &others[..n]);
+        broadcast(lp, chat, slot as u16, others.get(..n).unwrap_or(&[]));
     }
     linger_timer(lp, chat);
     send_farewell(lp, chat, slot);
@@ -584,14 +591,18 @@ pub fn close(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     chat.present -= usize::from(c.state == State::Open);
     chat.paused -= usize::from(c.paused);
     // Out of the live list (the last one takes its place), onto the free one.
-    chat.live_len -= 1;
-    let last = chat.live[chat.live_len];
-    chat.live[usize::from(c.live_ix)] = last;
+    chat.live_len = chat.live_len.saturating_sub(1);
+    let last = chat.live.get(chat.live_len).copied().unwrap_or(0);
+    if let Some(l) = chat.live.get_mut(usize::from(c.live_ix)) {
+        *l = last;
+    }
     if let Some(moved) = chat.client_mut(usize::from(last)) {
         moved.live_ix = c.live_ix;
     }
-    chat.free[chat.free_len] = slot as u16;
-    chat.free_len += 1;
+    if let Some(f) = chat.free.get_mut(chat.free_len) {
+        *f = slot as u16;
+        chat.free_len += 1;
+    }
     if chat.shutting_down && chat.live_len == 0 {
         lp.stop();
     }
@@ -652,7 +663,7 @@ fn on_linger_tick(lp: &mut Loop, chat: &mut Chat, id: TimerId, _t: Token) {
     let mut i = chat.live_len;
     while i > 0 {
         i -= 1;
-        let slot = usize::from(chat.live[i]);
+        let Some(slot) = chat.live_at(i) else { continue };
         let Some(c) = chat.client(slot) else { continue };
         let done = match c.state {
             State::Linger => now >= c.time_ms || c.stream.unacked().map_or(true, |n| n == 0),
@@ -679,7 +690,7 @@ pub fn on_stall_tick(lp: &mut Loop, chat: &mut Chat, id: TimerId, _t: Token) {
     let mut i = chat.live_len;
     while i > 0 {
         i -= 1;
-        let slot = usize::from(chat.live[i]);
+        let Some(slot) = chat.live_at(i) else { continue };
         let Some(c) = chat.client(slot) else { continue };
         let owing = matches!(c.state, State::Open | State::Closing) && c.writing;
         if owing && chat.now.saturating_sub(c.time_ms) >= chat.stall_ms {
@@ -715,8 +726,10 @@ pub fn queue_join(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     }
     let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
     c.join_pending = true;
-    chat.joins[chat.joins_len] = slot as u16;
-    chat.joins_len += 1;
+    if let Some(j) = chat.joins.get_mut(chat.joins_len) {
+        *j = slot as u16;
+        chat.joins_len += 1;
+    }
     if chat.join_timer.is_none() {
         chat.join_timer = lp.add_timer(JOIN_BATCH, None, on_join_timer, Token(0)).ok();
     }
@@ -733,14 +746,14 @@ pub fn announce_joins(lp: &mut Loop, chat: &mut Chat) {
         lp.cancel_timer(id);
     }
     for k in 0..chat.joins_len {
-        let slot = usize::from(chat.joins[k]);
+        let Some(slot) = chat.joins.get(k).map(|&s| usize::from(s)) else { break };
         let Some(c) = chat.client_mut(slot).filter(|c| c.join_pending) else { continue };
         c.join_pending = false;
         let mut buf = [0u8; NICK_CAP + 16];
         let n = progs::fmt::concat(&mut buf, &[&"* ", &c.nick(), &" joined\n"]).len();
         let came = c.came;
         owed(chat, ALL);
-        chat.log.append_since(slot as u16, came, &buf[..n]);
+        chat.log.append_since(slot as u16, came, buf.get(..n).unwrap_or(&[]));
     }
     chat.joins_len = 0;
 }
@@ -756,7 +769,7 @@ pub fn on_signal(lp: &mut Loop, chat: &mut Chat, _signo: i32, _t: Token) {
     let mut i = chat.live_len;
     while i > 0 {
         i -= 1;
-        let slot = usize::from(chat.live[i]);
+        let Some(slot) = chat.live_at(i) else { continue };
         // Nothing more is read: only what is owed goes out.
         if chat.client(slot).is_some_and(|c| c.state == State::Open) {
             let_go(lp, chat, slot, State::Closing);
