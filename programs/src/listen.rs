@@ -392,6 +392,23 @@ pub fn close_all<C, const N: usize, const T: usize>(
     }
 }
 
+/// Moves a loop made over epoll (all zero bytes, in `.bss`) to the backend
+/// `--backend` named (`poll`, `select`; anything else leaves it). Out of
+/// line: the backend value, as large as the poll backend's tables, is on
+/// the stack only when one is chosen.
+#[cold]
+#[inline(never)]
+pub fn switch_backend<C, const N: usize, const T: usize>(
+    lp: &mut AnyEventLoop<C, N, T>,
+    name: &str,
+) {
+    match name {
+        "poll" => lp.set_backend(AnyBackend::poll()),
+        "select" => lp.set_backend(AnyBackend::select()),
+        _ => {}
+    }
+}
+
 /// Prints `listening on ADDR (BACKEND)` for each listener, in order: the
 /// first line names the first `--bind`.
 pub fn say_listening(ls: &[Option<Listener>], backend: &str) {

@@ -154,7 +154,7 @@ fn run() -> i32 {
     };
     let (Some(lp), Some(chat)) = (LOOP.take(), CHAT.take()) else { return 1 };
     if cfg.backend != "epoll" {
-        switch_backend(lp, cfg.backend);
+        listen::switch_backend(lp, cfg.backend);
     }
     let setup = listen::watch_all(lp, &listeners, on_accept)
         .and_then(|()| lp.add_signal(progs::os::SIGINT, room::on_signal, Token(0)))
@@ -180,19 +180,6 @@ fn run() -> i32 {
     // Static storage is never dropped: a socket file is removed here.
     listen::close_all(lp, &mut chat.listeners);
     code
-}
-
-/// Moves the loop (made over epoll) to backend `name`. Out of line: the
-/// backend value, as large as the poll backend's tables, is on the stack
-/// only when one is chosen.
-#[cold]
-#[inline(never)]
-fn switch_backend(lp: &mut Loop, name: &str) {
-    match name {
-        "poll" => lp.set_backend(AnyBackend::poll()),
-        "select" => lp.set_backend(AnyBackend::select()),
-        _ => {}
-    }
 }
 
 /// Takes every connection pending on listener `t` (the listen queue is

@@ -183,7 +183,7 @@ fn run() -> i32 {
     let Some((listeners, udp)) = open(&cfg) else { return 1 };
     let (Some(lp), Some(echo)) = (LOOP.take(), ECHO.take()) else { return 1 };
     if cfg.backend != "epoll" {
-        switch_backend(lp, cfg.backend);
+        listen::switch_backend(lp, cfg.backend);
     }
     let setup = listen::watch_all(lp, &listeners, on_accept)
         .and_then(|()| watch_udp(lp, &udp))
@@ -210,19 +210,6 @@ fn run() -> i32 {
     // Static storage is never dropped: a socket file is removed here.
     listen::close_all(lp, &mut echo.listeners);
     code
-}
-
-/// Moves the loop (made over epoll) to backend `name`. Out of line: the
-/// backend value, as large as the poll backend's tables, is on the stack
-/// only when one is chosen.
-#[cold]
-#[inline(never)]
-fn switch_backend(lp: &mut Loop, name: &str) {
-    match name {
-        "poll" => lp.set_backend(AnyBackend::poll()),
-        "select" => lp.set_backend(AnyBackend::select()),
-        _ => {}
-    }
 }
 
 fn parse<'a>(

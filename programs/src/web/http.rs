@@ -313,27 +313,10 @@ impl<'a> Out<'a> {
 
 /// Writes `n` in decimal to the start of `out`; the digits written, or 0
 /// if `out` is too short.
-pub fn write_usize(mut n: usize, out: &mut [u8]) -> usize {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    let s = digits.get(i..).unwrap_or(&[]);
-    match out.get_mut(..s.len()) {
-        Some(dst) => {
-            dst.copy_from_slice(s);
-            s.len()
-        }
-        None => 0,
-    }
+pub fn write_usize(n: usize, out: &mut [u8]) -> usize {
+    let mut w = crate::fmt::BufWriter::new(out);
+    crate::fmt::Show::show(&n, &mut w);
+    if w.truncated() { 0 } else { w.len() }
 }
 
 /// Writes the head of the page's 200 response (`Content-Type: text/html`,
