@@ -121,7 +121,11 @@ fn read(log: &Log<P, E>, msgs: &[Msg], reader: u16, rd: &mut Reader, take: usize
     }
     let before = rd.cur;
     let mut cur = rd.cur;
-    let run = log.next_run_for(&mut cur, reader, rd.came).to_vec();
+    let (run, end) = log.next_run_to(&mut cur, reader, rd.came);
+    let run = run.to_vec();
+    let mut all = cur;
+    log.advance(&mut all, run.len());
+    assert!(run.is_empty() || all == end, "the run's end is not where advancing over it goes");
     assert!(run.len() <= P, "a run longer than the ring");
     let Some((seq, off)) = next_due(msgs, reader, rd) else {
         assert!(run.is_empty(), "bytes for a reader that is owed nothing");

@@ -226,14 +226,21 @@ impl<const P: usize, const E: usize> Log<P, E> {
     /// [`tail`](Self::tail) sequence number then): messages appended
     /// [`append_since`](Self::append_since) an earlier point are skipped.
     pub fn next_run_for(&self, cur: &mut Cursor, reader: u16, came: u64) -> &[u8] {
-        while let Some(e) = self.entry(cur.seq) {
+        self.next_run_to(cur, reader, came).0
+    }
+
+    /// [`next_run_for`](Self::next_run_for), and where the reader is once
+    /// it has sent all of the run (what [`advance`](Self::advance) by the
+    /// run's length gives, without walking the messages again).
+    pub fn next_run_to(&self, cur: &mut Cursor, reader: u16, came: u64) -> (&[u8], Cursor) {
+        let first = loop {
+            let Some(e) = self.entry(cur.seq) else { return (&[], *cur) };
             if Self::due(&e, reader, came) && cur.off < e.len {
-                break;
+                break e;
             }
             cur.seq += 1;
             cur.off = 0;
-        }
-        let Some(first) = self.entry(cur.seq) else { return &[] };
+        };
         let begin = first.start + u64::from(cur.off);
         let mut stop = first.start + u64::from(first.len);
         let mut seq = cur.seq + 1;
@@ -247,7 +254,8 @@ impl<const P: usize, const E: usize> Log<P, E> {
             seq += 1;
         }
         let at = (begin % P as u64) as usize;
-        self.payload.get(at..at + (stop - begin) as usize).unwrap_or(&[])
+        let run = self.payload.get(at..at + (stop - begin) as usize).unwrap_or(&[]);
+        (run, Cursor { seq, off: 0 })
     }
 
     /// Advances `cur` by `n` bytes of a run returned by [`next_run`](Self::next_run).

@@ -457,9 +457,9 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     }
     let tail = chat.log.tail().seq;
     for _ in 0..64 {
-        let run = match c.cursor.seq < tail {
-            true => chat.log.next_run_for(&mut c.cursor, slot as u16, c.came),
-            false => &[],
+        let (run, end) = match c.cursor.seq < tail {
+            true => chat.log.next_run_to(&mut c.cursor, slot as u16, c.came),
+            false => (&[][..], c.cursor),
         };
         if run.is_empty() {
             if c.state == State::Closing {
@@ -472,12 +472,14 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
             return;
         }
         match c.stream.send(run) {
+            Ok(Some(n)) if n == run.len() => {
+                c.cursor = end;
+                c.time_ms = chat.now;
+            }
             Ok(Some(n)) => {
                 chat.log.advance(&mut c.cursor, n);
                 c.time_ms = chat.now;
-                if n < run.len() {
-                    break;
-                }
+                break;
             }
             Ok(None) => break,
             Err(_) if c.state == State::Closing => return close(lp, chat, slot),
