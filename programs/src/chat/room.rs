@@ -444,7 +444,14 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
         State::Farewell => return send_farewell(lp, chat, slot),
         State::Open | State::Closing => {}
     }
-    match chat.log.behind(&c.cursor) {
+    // A client whose socket took everything last time is checked only for
+    // having fallen out of the log (one comparison): the hard limit is for
+    // those that wait for room.
+    let behind = match c.writing || chat.log.lost(&c.cursor) {
+        true => chat.log.behind(&c.cursor),
+        false => Some(0),
+    };
+    match behind {
         // Out of the log, but its socket was taking everything: what was
         // evicted was for others (a caught-up client's cursor stays where
         // it was while messages for other clients, e.g. the welcomes of a
