@@ -441,3 +441,84 @@ fn help_names_the_web_options() {
         assert!(text.contains(opt), "--help lacks {opt}");
     }
 }
+
+#[test]
+fn floods_both_ways_stay_in_order() {
+    let s = start(&[]);
+    let (mut nc, ncnick) = join_line(&s);
+    let (mut w, wnick) = join_web(&s);
+    nc.until("web join", |l| l == format!("* {wnick} joined"));
+    // The web client reads late: frames are cut by its full socket and go
+    // on later, and the sender is paused meanwhile.
+    let n = 3000;
+    let batch: String = (0..n).map(|i| format!("m {i}\n")).collect();
+    nc.send(&batch);
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..n {
+        assert_eq!(w.until("flood line", |l| !l.starts_with("* ")), format!("{ncnick}: m {i}"));
+    }
+    // The web client floods (two lines a message) a line client that
+    // reads late: the web client is paused with a message half fed.
+    let mut frames = Vec::new();
+    let mask = [1u8, 2, 3, 4];
+    for i in 0..n {
+        let p = format!("x {i}\ny {i}");
+        frames.extend_from_slice(&[0x81, 0x80 | p.len() as u8]);
+        frames.extend_from_slice(&mask);
+        frames.extend(p.bytes().enumerate().map(|(k, b)| b ^ mask[k % 4]));
+    }
+    w.s.write_all(&frames).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..n {
+        assert_eq!(nc.until("x", |l| !l.starts_with("* ")), format!("{wnick}: x {i}"));
+        assert_eq!(nc.until("y", |l| !l.starts_with("* ")), format!("{wnick}: y {i}"));
+    }
+}
+
+#[test]
+fn a_web_client_that_stops_reading_is_dropped() {
+    let s = start(&["--stall-timeout", "1"]);
+    let (mut nc, _) = join_line(&s);
+    let (w, wnick) = join_web(&s);
+    nc.until("web join", |l| l == format!("* {wnick} joined"));
+    let batch: String = (0..20000).map(|i| format!("filler line {i}\n")).collect();
+    nc.send(&batch);
+    nc.until("drop notice", |l| l == format!("* {wnick} was disconnected (not reading)"));
+    drop(w);
+}
+
+/// Wake-ups of process `pid` so far (voluntary context switches).
+fn wakeups(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let v = status.lines().find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"));
+    v.unwrap().trim().parse().unwrap()
+}
+
+/// Web clients in the room cost nothing while idle: the HTTP sweep runs
+/// only while HTTP connections wait (stopped within a period after the
+/// last one upgraded), and nothing else ticks.
+#[test]
+fn idle_with_web_clients_makes_no_wake_ups() {
+    let s = start(&[]);
+    let (_nc, _) = join_line(&s);
+    let (mut a, _) = join_web(&s);
+    let (_b, bnick) = join_web(&s);
+    a.until("b's join notice", |l| l == format!("* {bnick} joined"));
+    if common::under_emulation() {
+        return; // qemu's own threads make the count meaningless
+    }
+    let pid = s.child.id();
+    let deadline = Instant::now() + WAIT;
+    let mut before = wakeups(pid);
+    loop {
+        std::thread::sleep(Duration::from_millis(600)); // over the sweep's period
+        let now = wakeups(pid);
+        if now == before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "chat-server never went quiet");
+        before = now;
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(wakeups(pid), before, "chat-server woke up while idle");
+}
