@@ -221,12 +221,12 @@ impl WebSlot {
             // The header and the payload's start in one send.
             Some(h) if !h.is_empty() => {
                 let mut out = [0u8; 2048];
-                let take = body.len().min(out.len() - h.len());
-                let (oh, ob) = out.split_at_mut(h.len());
-                oh.copy_from_slice(h);
+                let take = body.len().min(out.len().saturating_sub(h.len()));
+                let Some((oh, ob)) = out.split_at_mut_checked(h.len()) else { return Ok(None) };
                 let (Some(dst), Some(src)) = (ob.get_mut(..take), body.get(..take)) else {
                     return Ok(None);
                 };
+                oh.copy_from_slice(h);
                 dst.copy_from_slice(src);
                 let Some(n) = s.send(out.get(..h.len() + take).unwrap_or(&[]))? else {
                     return Ok(None);
@@ -363,8 +363,8 @@ fn feed(chat: &mut Chat, slot: usize) {
         };
         let take = seg.len().min(max + 1);
         let space = c.input.space();
-        let (Some(dst), Some(src)) = (space.get_mut(..take + 1), seg.get(..take)) else { return };
-        let (text, lf) = dst.split_at_mut(take);
+        let dst = space.get_mut(..take + 1).and_then(|d| d.split_at_mut_checked(take));
+        let (Some((text, lf)), Some(src)) = (dst, seg.get(..take)) else { return };
         text.copy_from_slice(src);
         lf.fill(b'\n');
         c.input.filled(take + 1);
