@@ -522,3 +522,38 @@ fn idle_with_web_clients_makes_no_wake_ups() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(wakeups(pid), before, "chat-server woke up while idle");
 }
+
+/// Frames sent right behind the handshake, in the same write, count.
+#[test]
+fn frames_right_behind_the_handshake_count() {
+    let s = start(&[]);
+    let (mut nc, _) = join_line(&s);
+    let mut c = TcpStream::connect(s.web).unwrap();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    let mut req = upgrade_request(s.web, "", "").into_bytes();
+    let mask = [9u8, 8, 7, 6];
+    for text in ["/nick early", "first words"] {
+        req.extend_from_slice(&[0x81, 0x80 | text.len() as u8]);
+        req.extend_from_slice(&mask);
+        req.extend(text.bytes().enumerate().map(|(k, b)| b ^ mask[k % 4]));
+    }
+    c.write_all(&req).unwrap();
+    nc.until("nick notice", |l| l.ends_with(" is now early"));
+    assert_eq!(nc.until("line", |l| !l.starts_with("* ")), "early: first words");
+}
+
+/// On SIGTERM a web client gets the notice and a close frame (1001).
+#[test]
+fn shutdown_closes_web_clients_with_going_away() {
+    let mut s = start(&[]);
+    let (mut w, _) = join_web(&s);
+    // SAFETY (test): kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) }, 0);
+    w.until("shutdown notice", |l| l == "* server shutting down");
+    assert_eq!(w.close_code(), 1001);
+    let deadline = Instant::now() + WAIT;
+    while s.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "chat-server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
