@@ -191,14 +191,8 @@ fn run() -> i32 {
             return 1;
         }
     };
-    if let Some(a) = cfg.web {
-        match listen::Listener::bind(Bind::Tcp(a), LISTEN_BACKLOG) {
-            Ok(l) => chat.web_listener = [Some(l)],
-            Err(e) => {
-                log_err!("chat-server: ", e, "\n");
-                return 1;
-            }
-        }
+    if let Err(code) = bind_web(cfg.web, chat) {
+        return code;
     }
     if cfg.backend != "epoll" {
         switch_backend(lp, cfg.backend);
@@ -232,6 +226,21 @@ fn run() -> i32 {
     listen::close_all(lp, &mut chat.listeners);
     web::close_all(lp, chat);
     code
+}
+
+/// Listens on `--web`'s address, if given.
+fn bind_web(addr: Option<core::net::SocketAddr>, chat: &mut Chat) -> Result<(), i32> {
+    let Some(a) = addr else { return Ok(()) };
+    match listen::Listener::bind(Bind::Tcp(a), LISTEN_BACKLOG) {
+        Ok(l) => {
+            chat.web_listener = [Some(l)];
+            Ok(())
+        }
+        Err(e) => {
+            log_err!("chat-server: ", e, "\n");
+            Err(1)
+        }
+    }
 }
 
 /// Moves the loop (made over epoll) to backend `name`. Out of line: the

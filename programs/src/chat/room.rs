@@ -483,19 +483,7 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
             false => &[],
         };
         if run.is_empty() {
-            match web::send_idle(c, &mut chat.webs, slot) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(_) => return close(lp, chat, slot),
-            }
-            if c.state == State::Closing {
-                return finish(lp, chat, slot);
-            }
-            if c.writing {
-                c.writing = false;
-                set_interest(lp, c, slot);
-            }
-            return;
+            return caught_up(lp, chat, slot);
         }
         match web::send(c, &mut chat.webs, slot, run) {
             Ok(Some(n)) => {
@@ -510,6 +498,32 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
             Err(_) => return leave(lp, chat, slot, "left"),
         }
     }
+    wait_for_room(lp, chat, slot);
+}
+
+/// Client `slot` has been sent all the log holds for it: a web client's
+/// control frames go out, a closing client finishes, and WRITE interest
+/// is dropped.
+fn caught_up(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    match web::send_idle(c, &mut chat.webs, slot) {
+        Ok(true) => {}
+        Ok(false) => return wait_for_room(lp, chat, slot),
+        Err(_) => return close(lp, chat, slot),
+    }
+    if c.state == State::Closing {
+        return finish(lp, chat, slot);
+    }
+    if c.writing {
+        c.writing = false;
+        set_interest(lp, c, slot);
+    }
+}
+
+/// Client `slot`'s socket is full: WRITE interest waits for room, and the
+/// soft limit's clock runs from now.
+fn wait_for_room(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
     if !c.writing {
         c.writing = true;
         c.time_ms = chat.now;

@@ -41,8 +41,9 @@ pub const WS_MAX: usize = 4 * MAX_LINE;
 const WS_BUF: usize = Assembler::buffer_len(WS_MAX);
 /// Room for a pong and a close frame.
 const CTL_CAP: usize = 2 * (2 + 125);
-/// How many `--web-host` and `--web-origin` values are taken, and how long.
+/// How many `--web-host` and `--web-origin` values are taken (each).
 pub const NAMES: usize = 4;
+/// The longest such value, in bytes.
 pub const NAME_CAP: usize = 96;
 
 /// The extra names `--web-host` or `--web-origin` gave.
@@ -52,6 +53,7 @@ pub struct Names {
 }
 
 impl Names {
+    /// None yet (all zero bytes: it lives in `Chat`, in `.bss`).
     pub const fn new() -> Names {
         Names { items: [[0; NAME_CAP]; NAMES], lens: [0; NAMES] }
     }
@@ -140,6 +142,8 @@ pub struct WebSlot {
 }
 
 impl WebSlot {
+    /// An unused slot (all zero bytes, in `.bss` until a web client
+    /// takes the slot).
     pub const fn new() -> WebSlot {
         WebSlot {
             asm: Assembler::new(),
