@@ -58,8 +58,8 @@ A chat room: every line a client sends goes to every other client as
                      (same nicks, commands and limits; --max-clients counts
                      both). A request head must come within 5 s, in 2 KiB
   --web-host NAME    a host name the page is reached by (router.lan), up to
-                     4 times: the WebSocket takes a Host that is an IP
-                     address, localhost or one of these (DNS rebinding)
+                     4 times: the page and WebSocket take a Host that is an
+                     IP address, localhost or one of these (DNS rebinding)
   --web-origin ORIGIN
                      another page that may connect (https://example.org),
                      up to 4 times: the WebSocket takes only the page's own
