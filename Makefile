@@ -7,7 +7,7 @@ CI_FUZZ_SECONDS ?= 30
 .PHONY: help run build test lint fmt doc nostd fuzz fuzz-regressions ci clean
 
 help:
-	@echo "make run      build and start chat-server on 127.0.0.1:8008"
+	@echo "make run      build and start chat-server on 127.0.0.1:8008, its web page on http://127.0.0.1:8080/"
 	@echo "make test     unit, integration and doc tests (the test command)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make fuzz     every cargo-fuzz target for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
@@ -22,7 +22,7 @@ help:
 
 run:
 	$(CARGO) build --release -p picosel-programs --bin chat-server
-	./target/release/chat-server
+	./target/release/chat-server --web 127.0.0.1:8080
 
 build:
 	$(CARGO) build --workspace --all-targets

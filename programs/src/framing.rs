@@ -157,7 +157,15 @@ impl<const CAP: usize> LineReader<CAP> {
     pub fn space(&mut self) -> &mut [u8] {
         let (start, end, scanned) = self.range();
         if start > 0 && start <= end && end <= CAP {
-            self.buf.copy_within(start..end, 0);
+            // A byte loop (at most CAP bytes, downwards): `copy_within`
+            // keeps a panic path where it is inlined.
+            for i in 0..end - start {
+                if let Some(&b) = self.buf.get(start + i) {
+                    if let Some(d) = self.buf.get_mut(i) {
+                        *d = b;
+                    }
+                }
+            }
             self.set(0, end - start, scanned.saturating_sub(start));
             self.peeked = Peeked::Nothing;
         }

@@ -2,8 +2,9 @@
 //! thread, no heap, statically linkable. See `--help`.
 //!
 //! The parts: this file (command line, start-up, accepting), `room` (the
-//! clients, the shared log, backpressure, slow consumers, closing) and
-//! `input` (reading, line framing, commands).
+//! clients, the shared log, backpressure, slow consumers, closing),
+//! `input` (reading, line framing, commands) and `web` (`--web`: the
+//! page over HTTP, WebSocket clients).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -12,6 +13,8 @@
 mod input;
 #[path = "../chat/room.rs"]
 mod room;
+#[path = "../chat/web.rs"]
+mod web;
 
 use picosel::backend::AnyBackend;
 use picosel::{Events, Token};
@@ -29,6 +32,7 @@ const USAGE: &str = concat!(
     "usage: chat-server [--bind ADDR]... [--backend select|poll|epoll]
                    [--max-clients N] [--max-line BYTES] [--echo-self]
                    [--stall-timeout SECONDS] [--hard-limit BYTES]
+                   [--web ADDR:PORT [--web-host NAME]... [--web-origin ORIGIN]...]
 
 A chat room: every line a client sends goes to every other client as
 `NICK: text`. Commands: /nick NAME, /who, /quit.
@@ -48,6 +52,18 @@ A chat room: every line a client sends goes to every other client as
                      disconnected at once, 16384-65536 (default 65536);
                      senders are paused 8 KiB short of it, so only the
                      server's own notices can push a client past it
+  --web ADDR:PORT    also serve the chat page over HTTP (off unless given;
+                     e.g. 0.0.0.0:8080, then open http://ROUTER:8080/): its
+                     WebSocket (/ws) clients are members like the others
+                     (same nicks, commands and limits; --max-clients counts
+                     both). A request head must come within 5 s, in 2 KiB
+  --web-host NAME    a host name the page is reached by (router.lan), up to
+                     4 times: the page and WebSocket take a Host that is an
+                     IP address, localhost or one of these (DNS rebinding)
+  --web-origin ORIGIN
+                     another page that may connect (https://example.org),
+                     up to 4 times: the WebSocket takes only the page's own
+                     Origin and these
 
 Fair under floods: output goes through one shared 64 KiB log. When it is
 full (the next line would push out one a client in the room has not been
@@ -91,16 +107,26 @@ struct Config {
     echo_self: bool,
     stall_s: u64,
     hard_limit: u64,
+    web: Option<core::net::SocketAddr>,
 }
 
-fn parse_args(cfg: &mut Config) -> Result<(), i32> {
+fn parse_args(cfg: &mut Config, chat: &mut Chat) -> Result<(), i32> {
     let mut argbuf = [0u8; 4096];
     let Ok(args) = progs::os::args(&mut argbuf) else {
         log_err!("chat-server: cannot read the command line\n");
         return Err(2);
     };
-    let valued =
-        ["--bind", "--backend", "--max-clients", "--max-line", "--stall-timeout", "--hard-limit"];
+    let valued = [
+        "--bind",
+        "--backend",
+        "--max-clients",
+        "--max-line",
+        "--stall-timeout",
+        "--hard-limit",
+        "--web",
+        "--web-host",
+        "--web-origin",
+    ];
     let parsed = cli::parse(args.skip(1), &["--echo-self"], &valued, |p| {
         match p {
             cli::Parsed::Opt("--bind", Some(v)) => cli::add_bind(&mut cfg.binds, "--bind", v)?,
@@ -120,6 +146,9 @@ fn parse_args(cfg: &mut Config) -> Result<(), i32> {
                 cfg.hard_limit = cli::number(o, v, 16384, LOG_BYTES as u64)?
             }
             cli::Parsed::Opt("--echo-self", None) => cfg.echo_self = true,
+            cli::Parsed::Opt(o @ "--web", Some(v)) => cfg.web = Some(cli::addr(o, v)?),
+            cli::Parsed::Opt(o @ "--web-host", Some(v)) => web_name(&mut chat.web_hosts, o, v)?,
+            cli::Parsed::Opt(o @ "--web-origin", Some(v)) => web_name(&mut chat.web_origins, o, v)?,
             cli::Parsed::Opt(o, _) | cli::Parsed::Arg(o) => {
                 return Err(cli::CliError::Unknown(o));
             }
@@ -127,6 +156,14 @@ fn parse_args(cfg: &mut Config) -> Result<(), i32> {
         Ok(())
     });
     parsed.map_err(|e| cli::fail(e, USAGE))
+}
+
+/// Adds a `--web-host` or `--web-origin` value.
+fn web_name<'a>(names: &mut web::Names, o: &'a str, v: &'a str) -> Result<(), cli::CliError<'a>> {
+    match names.add(v.as_bytes()) {
+        true => Ok(()),
+        false => Err(cli::CliError::Invalid(o, v, "at most 4, of 1-96 bytes each")),
+    }
 }
 
 fn run() -> i32 {
@@ -138,8 +175,10 @@ fn run() -> i32 {
         echo_self: false,
         stall_s: 10,
         hard_limit: LOG_BYTES as u64,
+        web: None,
     };
-    if let Err(code) = parse_args(&mut cfg) {
+    let (Some(lp), Some(chat)) = (LOOP.take(), CHAT.take()) else { return 1 };
+    if let Err(code) = parse_args(&mut cfg, chat) {
         return code;
     }
     // A burst of connects waits in the listen queue while a pass runs (a
@@ -152,18 +191,24 @@ fn run() -> i32 {
             return 1;
         }
     };
-    let (Some(lp), Some(chat)) = (LOOP.take(), CHAT.take()) else { return 1 };
+    if let Err(code) = bind_web(cfg.web, chat) {
+        return code;
+    }
     if cfg.backend != "epoll" {
         listen::switch_backend(lp, cfg.backend);
     }
     let setup = listen::watch_all(lp, &listeners, on_accept)
         .and_then(|()| lp.add_signal(progs::os::SIGINT, room::on_signal, Token(0)))
-        .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)));
+        .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)))
+        .and_then(|()| listen::watch_all(lp, &chat.web_listener, web::on_accept));
     if let Err(e) = setup {
         log_err!("chat-server: ", e, "\n");
         return 1;
     }
     listen::say_listening(&listeners, lp.backend_name());
+    for l in chat.web_listener.iter().flatten() {
+        progs::log_out!("web page on http://", l, "/\n");
+    }
     chat.start(listeners, cfg.max_clients, cfg.max_line);
     (chat.echo_self, chat.stall_ms, chat.hard_limit) =
         (cfg.echo_self, cfg.stall_s * 1000, cfg.hard_limit);
@@ -179,7 +224,23 @@ fn run() -> i32 {
     };
     // Static storage is never dropped: a socket file is removed here.
     listen::close_all(lp, &mut chat.listeners);
+    web::close_all(lp, chat);
     code
+}
+
+/// Listens on `--web`'s address, if given.
+fn bind_web(addr: Option<core::net::SocketAddr>, chat: &mut Chat) -> Result<(), i32> {
+    let Some(a) = addr else { return Ok(()) };
+    match listen::Listener::bind(Bind::Tcp(a), LISTEN_BACKLOG) {
+        Ok(l) => {
+            chat.web_listener = [Some(l)];
+            Ok(())
+        }
+        Err(e) => {
+            log_err!("chat-server: ", e, "\n");
+            Err(1)
+        }
+    }
 }
 
 /// Takes every connection pending on listener `t` (the listen queue is
@@ -190,14 +251,14 @@ fn run() -> i32 {
 /// one pass without a bound (1,000 connects queued in the backlog) would
 /// push the first newcomers' welcomes out of the 64 KiB log before they
 /// were sent. The listener stays readable, so the rest follow next pass.
-const ACCEPTS_PER_PASS: usize = 64;
+pub const ACCEPTS_PER_PASS: usize = 64;
 
 fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, t: Token) {
     chat.now = lp.now_ms();
     for _ in 0..ACCEPTS_PER_PASS {
         let Some(Some(listener)) = chat.listeners.get_mut(t.0) else { return };
         match listener.next_pending("chat-server") {
-            Pending::Conn(s, peer) => admit(lp, chat, s, peer),
+            Pending::Conn(s, peer) => accept_line(lp, chat, s, peer),
             Pending::Dropped => {}
             Pending::Done => return,
         }
@@ -205,27 +266,43 @@ fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, t: Token) {
 }
 
 /// A new connection joins the room, or is refused if it is full.
-fn admit(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: Peer) {
+fn accept_line(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: Peer) {
     if chat.present >= chat.max_clients || chat.free_len == 0 {
         return room::refuse(&stream); // dropping `stream` closes it
     }
+    let mut nick = [0u8; NICK_CAP];
+    let nick_len = default_nick(chat, &stream, peer, &mut nick);
+    admit(lp, chat, stream, nick.get(..nick_len).unwrap_or(&[]), false);
+}
+
+/// Takes `stream` into the room with nick `name` (a line client, or a
+/// WebSocket one if `web`); its slot, or `None` (the stream closed) if
+/// there is none or it cannot be watched. The caller checked that the room
+/// has room.
+pub fn admit(
+    lp: &mut Loop,
+    chat: &mut Chat,
+    stream: Stream,
+    name: &[u8],
+    web: bool,
+) -> Option<usize> {
     // A small, fixed kernel send buffer: what a client that stops reading
     // can hold stays bounded (the shared log does the rest).
     let _ = stream.set_send_buffer(SEND_BUFFER);
-    let Some(slot) = chat.free_len.checked_sub(1).and_then(|i| chat.free.get(i)) else {
-        return room::refuse(&stream);
-    };
-    let slot = usize::from(*slot);
-    let Some(entry) = chat.clients.get(slot) else { return room::refuse(&stream) };
+    let slot = usize::from(*chat.free_len.checked_sub(1).and_then(|i| chat.free.get(i))?);
+    let entry = chat.clients.get(slot)?;
     if entry.is_some()
         || lp.register(stream.as_raw_fd(), Events::READ, input::on_client, Token(slot)).is_err()
     {
-        return room::refuse(&stream);
+        return None;
     }
     chat.free_len -= 1;
     let mut nick = [0u8; NICK_CAP];
-    let nick_len = default_nick(chat, &stream, peer, &mut nick);
-    let Some(entry) = chat.clients.get_mut(slot) else { return };
+    let nick_len = name.len().min(NICK_CAP);
+    if let (Some(d), Some(s)) = (nick.get_mut(..nick_len), name.get(..nick_len)) {
+        d.copy_from_slice(s);
+    }
+    let entry = chat.clients.get_mut(slot)?;
     *entry = Some(Client {
         stream,
         cursor: chat.log.tail(),
@@ -243,6 +320,7 @@ fn admit(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: Peer) {
         live_ix: chat.live_len as u16,
         time_ms: chat.now,
         why: None,
+        web,
     });
     if let Some(l) = chat.live.get_mut(chat.live_len) {
         *l = slot as u16;
@@ -251,11 +329,12 @@ fn admit(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: Peer) {
     chat.present += 1;
     welcome(chat, slot);
     room::queue_join(lp, chat, slot);
+    Some(slot)
 }
 
 /// `ADDR:PORT` for a TCP client, `unix-PID` (maybe `unix-PID-K`) for a
 /// Unix socket client ([`input::unix_nick`]).
-fn default_nick(chat: &Chat, stream: &Stream, peer: Peer, nick: &mut [u8; NICK_CAP]) -> usize {
+pub fn default_nick(chat: &Chat, stream: &Stream, peer: Peer, nick: &mut [u8; NICK_CAP]) -> usize {
     match (peer, stream) {
         (Peer::Tcp(Some(p)), _) => {
             let mut w = BufWriter::new(nick);

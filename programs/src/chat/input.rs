@@ -25,7 +25,10 @@ pub fn on_client(lp: &mut Loop, chat: &mut Chat, _fd: i32, ev: Events, token: To
         flush(lp, chat, slot);
     }
     if ev.is_readable() {
-        read_input(lp, chat, slot);
+        match chat.client(slot).is_some_and(|c| c.web) {
+            true => crate::web::read_ws(lp, chat, slot),
+            false => read_input(lp, chat, slot),
+        }
     }
 }
 

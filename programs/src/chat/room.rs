@@ -2,6 +2,7 @@
 //! and the ways out (leave, slow-consumer drop, lingering close).
 
 use crate::input::on_client;
+use crate::web::{self, HTTP_MAX, Http, Names, WebSlot};
 use core::time::Duration;
 use picosel::{AnyEventLoop, Events, TimerId, Token};
 use progs::chatlog::{ALL, Cursor, Log, NONE};
@@ -13,9 +14,9 @@ use progs::listen::{self, Listener, MAX_BINDS, Stream};
 pub const MAX_CLIENTS: usize = 1000;
 pub const MAX_LINE: usize = 512;
 pub const NICK_CAP: usize = 48;
-/// Registered fds: the clients, a listener per `--bind`, the signalfd and
-/// a spare.
-pub const N: usize = MAX_CLIENTS + MAX_BINDS + 4;
+/// Registered fds: the clients, a listener per `--bind`, the signalfd, a
+/// spare, the web listener and its HTTP connections.
+pub const N: usize = MAX_CLIENTS + MAX_BINDS + 4 + 1 + HTTP_MAX;
 /// A client's input buffer: a line of `MAX_LINE` bytes and its CRLF fit,
 /// with room to receive more.
 pub const IN_CAP: usize = 576;
@@ -35,7 +36,7 @@ const LINGER_TICK: Duration = Duration::from_millis(20);
 /// Join notices wait this long to go out together (see `announce_joins`).
 pub const JOIN_BATCH: Duration = Duration::from_millis(50);
 
-/// Timers: linger, grace, stall, join batch; two signal handlers.
+/// Timers: linger, grace, stall, join batch, resume, the HTTP sweep.
 pub type Loop = AnyEventLoop<Chat, N, 8>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub struct Client {
     /// Dropped as a slow consumer: the notice still to send, after the rest
     /// of its line.
     pub why: Option<Why>,
+    /// A WebSocket client (`web`): its state is `Chat::webs[slot]`.
+    pub web: bool,
 }
 
 impl Client {
@@ -143,6 +146,18 @@ pub struct Chat {
     pub turn: usize,
     /// A zero-delay timer: paused senders go on in the next pass.
     pub resume_timer: Option<TimerId>,
+    /// `--web`: its listener (closed at shutdown), the HTTP connections
+    /// waiting for their head or answer, and their sweep (armed only while
+    /// there are some).
+    pub web_listener: [Option<Listener>; 1],
+    pub http: [Option<Http>; HTTP_MAX],
+    pub http_timer: Option<TimerId>,
+    /// `--web-host` and `--web-origin`.
+    pub web_hosts: Names,
+    pub web_origins: Names,
+    /// The web clients' WebSocket state and buffers, by slot: a line
+    /// client's is never touched, so its pages are never mapped.
+    pub webs: [WebSlot; MAX_CLIENTS],
 }
 
 impl Chat {
@@ -179,6 +194,12 @@ impl Chat {
             stall_wanted: false,
             turn: 0,
             resume_timer: None,
+            web_listener: [const { None }; 1],
+            http: [const { None }; HTTP_MAX],
+            http_timer: None,
+            web_hosts: Names::new(),
+            web_origins: Names::new(),
+            webs: [const { WebSlot::new() }; MAX_CLIENTS],
         }
     }
 
@@ -350,7 +371,7 @@ fn resume(lp: &mut Loop, chat: &mut Chat) {
         let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { continue };
         c.paused = false;
         chat.paused -= 1;
-        crate::input::process_input(lp, chat, slot);
+        web::go_on(lp, chat, slot);
         if let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) {
             set_interest(lp, c, slot);
         }
@@ -464,21 +485,14 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     }
     let tail = chat.log.tail().seq;
     for _ in 0..64 {
-        let (run, end) = match c.cursor.seq < tail {
+        let (run, end) = match c.cursor.seq < tail && !web::done(c, &chat.webs, slot) {
             true => chat.log.next_run_to(&mut c.cursor, slot as u16, c.came),
             false => (&[][..], c.cursor),
         };
         if run.is_empty() {
-            if c.state == State::Closing {
-                return finish(lp, chat, slot);
-            }
-            if c.writing {
-                c.writing = false;
-                set_interest(lp, c, slot);
-            }
-            return;
+            return caught_up(lp, chat, slot);
         }
-        match c.stream.send(run) {
+        match web::send(c, &mut chat.webs, slot, run) {
             Ok(Some(n)) if n == run.len() => {
                 c.cursor = end;
                 c.time_ms = chat.now;
@@ -493,6 +507,32 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
             Err(_) => return leave(lp, chat, slot, "left"),
         }
     }
+    wait_for_room(lp, chat, slot);
+}
+
+/// Client `slot` has been sent all the log holds for it: a web client's
+/// control frames go out, a closing client finishes, and WRITE interest
+/// is dropped.
+fn caught_up(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    match web::send_idle(c, &mut chat.webs, slot) {
+        Ok(true) => {}
+        Ok(false) => return wait_for_room(lp, chat, slot),
+        Err(_) => return close(lp, chat, slot),
+    }
+    if c.state == State::Closing {
+        return finish(lp, chat, slot);
+    }
+    if c.writing {
+        c.writing = false;
+        set_interest(lp, c, slot);
+    }
+}
+
+/// Client `slot`'s socket is full: WRITE interest waits for room, and the
+/// soft limit's clock runs from now.
+fn wait_for_room(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
     if !c.writing {
         c.writing = true;
         c.time_ms = chat.now;
@@ -531,6 +571,9 @@ fn let_go(lp: &mut Loop, chat: &mut Chat, slot: usize, state: State) {
 /// of and a notice saying why, then the socket is closed; the others are
 /// told. Its share of the log is let go at once.
 pub fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize, why: Why) {
+    if chat.client(slot).is_some_and(|c| c.web) {
+        return drop_web(lp, chat, slot);
+    }
     let Chat { clients, log, .. } = chat;
     let Some(c) = clients.get_mut(slot).and_then(Option::as_mut) else { return };
     // A line it was in the middle of is completed (from the log, or with
@@ -551,6 +594,22 @@ pub fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize, why: Why) {
     }
     linger_timer(lp, chat);
     send_farewell(lp, chat, slot);
+}
+
+/// A web client that stopped reading is closed at once (a notice could
+/// only follow the frame in progress, which it does not take); the others
+/// are told.
+fn drop_web(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let Some(c) = chat.client(slot) else { return };
+    let mut others = [0u8; NICK_CAP + 48];
+    let n =
+        progs::fmt::concat(&mut others, &[&"* ", &c.nick(), &" was disconnected (not reading)\n"])
+            .len();
+    let was_open = c.state == State::Open;
+    close(lp, chat, slot);
+    if was_open {
+        broadcast(lp, chat, NONE, others.get(..n).unwrap_or(&[]));
+    }
 }
 
 /// What a client dropped for `why` is told.
@@ -647,7 +706,17 @@ pub fn discard_input(stream: &Stream) -> bool {
 /// and the socket lingers, still discarding input, until the peer has
 /// acknowledged everything or closes, for LINGER_MS at most.
 fn finish(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    let code = web::close_code(chat);
     let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+    // A web client's close frame goes first (maybe when there is room).
+    match web::send_close(c, &mut chat.webs, slot, code) {
+        Ok(true) => {}
+        Ok(false) => {
+            (c.writing, chat.stall_wanted) = (true, true);
+            return set_interest(lp, c, slot);
+        }
+        Err(_) => return close(lp, chat, slot),
+    }
     if discard_input(&c.stream) || c.stream.shutdown_write().is_err() {
         return close(lp, chat, slot);
     }
@@ -773,6 +842,7 @@ pub fn on_signal(lp: &mut Loop, chat: &mut Chat, _signo: i32, _t: Token) {
     }
     chat.shutting_down = true;
     listen::close_all(lp, &mut chat.listeners); // socket files removed
+    web::close_all(lp, chat);
     broadcast(lp, chat, NONE, b"* server shutting down\n");
     chat.now = lp.now_ms();
     let mut i = chat.live_len;

@@ -295,7 +295,14 @@ impl Assembler {
         self.release();
         self.clamp(buf.len());
         if self.start > self.msg {
-            buf.copy_within(self.start..self.end, self.msg);
+            // Down, a byte at a time: `copy_within` keeps a panic path.
+            for i in 0..self.end - self.start {
+                if let Some(&b) = buf.get(self.start + i) {
+                    if let Some(d) = buf.get_mut(self.msg + i) {
+                        *d = b;
+                    }
+                }
+            }
             self.end -= self.start - self.msg;
             self.start = self.msg;
         }

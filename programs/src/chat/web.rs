@@ -1,0 +1,616 @@
+//! The chat's browser side (`--web ADDR:PORT`): an HTTP/1.1 listener that
+//! serves the page (`progs::web::PAGE`) and upgrades `GET /ws` to a
+//! WebSocket, whose connection then becomes an ordinary chat member.
+//!
+//! - HTTP connections wait in a small table ([`Http`]) until their request
+//!   head has come (at most [`HEAD_MAX`] bytes, within [`HEAD_MS`]): one
+//!   periodic sweep, armed only while the table is not empty, closes those
+//!   out of time, so an idle server makes no wake-ups. Every answer but
+//!   the upgrade is followed by `Connection: close`.
+//! - A WebSocket member is a `Client` with `web` set and a [`WebSlot`] (its
+//!   reading state and buffers, in a table indexed like the clients' and
+//!   touched only by web clients). Its text messages are turned into lines
+//!   in its `LineReader`, so commands, limits and pausing are the line
+//!   clients'. Its output is the log's runs, each run one text frame: a
+//!   frame starts only at a run boundary (a message boundary, so its
+//!   payload is UTF-8) and is always finished before a control frame (pong,
+//!   close) or the next frame.
+
+use crate::room::{self, Chat, Client, Loop, MAX_LINE, NICK_CAP, leave};
+use core::time::Duration;
+use picosel::{Errno, Events, TimerId, Token};
+use progs::listen::{Pending, Stream};
+use progs::web::http::{self, Head};
+use progs::web::ws::{self, Assembler, Message, Opcode, code};
+
+/// The longest request head taken (431 past it).
+pub const HEAD_MAX: usize = 2048;
+/// How long a connection has to send its request head.
+pub const HEAD_MS: u64 = 5000;
+/// How long an answered connection may take to close its side.
+const DRAIN_MS: u64 = 2000;
+/// How often the HTTP table is checked for connections out of time.
+const SWEEP: Duration = Duration::from_millis(250);
+/// HTTP connections waiting for their head or their answer at once; more
+/// are closed at once.
+pub const HTTP_MAX: usize = 32;
+/// The longest WebSocket message taken; longer ones close the connection
+/// with 1009. Messages over `--max-line` (at most 512) but not over this
+/// get `error: line too long`, as long lines from a line client do.
+pub const WS_MAX: usize = 4 * MAX_LINE;
+const WS_BUF: usize = Assembler::buffer_len(WS_MAX);
+/// Room for a pong and a close frame.
+const CTL_CAP: usize = 2 * (2 + 125);
+/// How many `--web-host` and `--web-origin` values are taken (each).
+pub const NAMES: usize = 4;
+/// The longest such value, in bytes.
+pub const NAME_CAP: usize = 96;
+
+/// The extra names `--web-host` or `--web-origin` gave.
+pub struct Names {
+    items: [[u8; NAME_CAP]; NAMES],
+    lens: [usize; NAMES],
+}
+
+impl Names {
+    /// None yet (all zero bytes: it lives in `Chat`, in `.bss`).
+    pub const fn new() -> Names {
+        Names { items: [[0; NAME_CAP]; NAMES], lens: [0; NAMES] }
+    }
+
+    /// Adds `v`; false when full or too long.
+    pub fn add(&mut self, v: &[u8]) -> bool {
+        let Some(i) = self.lens.iter().position(|&l| l == 0) else { return false };
+        let (Some(dst), Some(len)) = (self.items.get_mut(i), self.lens.get_mut(i)) else {
+            return false;
+        };
+        match dst.get_mut(..v.len()) {
+            Some(d) if !v.is_empty() => {
+                d.copy_from_slice(v);
+                *len = v.len();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The names, as the checks of `progs::web::http` take them.
+    pub fn list(&self) -> ([&[u8]; NAMES], usize) {
+        let mut out: [&[u8]; NAMES] = [&[]; NAMES];
+        let mut n = 0;
+        for (item, &len) in self.items.iter().zip(&self.lens).filter(|(_, l)| **l > 0) {
+            if let Some(o) = out.get_mut(n) {
+                *o = item.get(..len).unwrap_or(&[]);
+                n += 1;
+            }
+        }
+        (out, n)
+    }
+}
+
+/// Where an HTTP connection is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Phase {
+    /// Receiving the request head.
+    Reading = 1,
+    /// Sending the answer.
+    Writing = 2,
+    /// Answered and write side shut: input is discarded until the peer
+    /// closes or the deadline.
+    Draining = 3,
+}
+
+/// An HTTP connection before its upgrade or its answer is done.
+pub struct Http {
+    stream: Stream,
+    phase: Phase,
+    /// The request head so far; then the answer's head (`..out`).
+    buf: [u8; HEAD_MAX],
+    len: usize,
+    out: usize,
+    /// Whether the page follows the answer's head.
+    page: bool,
+    /// Bytes of the answer (head, then page) sent.
+    sent: usize,
+    deadline: u64,
+    /// Its default nick (`ADDR:PORT`), should it join.
+    nick: [u8; NICK_CAP],
+    nick_len: usize,
+}
+
+/// A web client's WebSocket state, by client slot.
+pub struct WebSlot {
+    asm: Assembler,
+    /// A text message taken from `asm` (at the start of `buf`), fed into
+    /// the line input up to `fed`; `asm` is not called until it all is.
+    msg_len: usize,
+    fed: usize,
+    /// Payload bytes of the text frame being sent that are still to go.
+    frame_left: usize,
+    /// That frame's header, sent up to `hdr_off`.
+    hdr: [u8; ws::MAX_HEADER],
+    hdr_len: usize,
+    hdr_off: usize,
+    /// Control frames to send once no data frame is in progress.
+    ctl: [u8; CTL_CAP],
+    ctl_len: usize,
+    ctl_off: usize,
+    /// A close frame is queued or sent: no more data frames.
+    closing: bool,
+    buf: [u8; WS_BUF],
+}
+
+impl WebSlot {
+    /// An unused slot (all zero bytes, in `.bss` until a web client
+    /// takes the slot).
+    pub const fn new() -> WebSlot {
+        WebSlot {
+            asm: Assembler::new(),
+            msg_len: 0,
+            fed: 0,
+            frame_left: 0,
+            hdr: [0; ws::MAX_HEADER],
+            hdr_len: 0,
+            hdr_off: 0,
+            ctl: [0; CTL_CAP],
+            ctl_len: 0,
+            ctl_off: 0,
+            closing: false,
+            buf: [0; WS_BUF],
+        }
+    }
+
+    /// A new connection's state; the buffer is left as it is (only its
+    /// received part is ever read).
+    fn reset(&mut self) {
+        self.asm = Assembler::new();
+        (self.msg_len, self.fed, self.frame_left) = (0, 0, 0);
+        (self.hdr_len, self.hdr_off, self.ctl_len, self.ctl_off) = (0, 0, 0, 0);
+        self.closing = false;
+    }
+
+    /// Whether no more data frames go out (a close frame is queued and no
+    /// frame is in progress).
+    pub fn done(&self) -> bool {
+        self.closing && self.frame_left == 0
+    }
+
+    /// Queues a frame made by `encode` into the control queue (if it fits).
+    fn queue(&mut self, encode: impl FnOnce(&mut [u8]) -> usize) {
+        if self.ctl_off > 0 && self.ctl_off == self.ctl_len {
+            (self.ctl_off, self.ctl_len) = (0, 0);
+        }
+        let n = encode(self.ctl.get_mut(self.ctl_len..).unwrap_or(&mut []));
+        self.ctl_len += n;
+    }
+
+    /// Queues a close frame with `code` (once).
+    fn queue_close(&mut self, code: u16) {
+        if !self.closing {
+            self.closing = true;
+            self.queue(|out| ws::encode_close(code, b"", out));
+        }
+    }
+
+    /// Sends the queued control frames, unless a data frame is in
+    /// progress; true when none is left.
+    fn send_ctl(&mut self, s: &Stream) -> Result<bool, Errno> {
+        if self.frame_left > 0 {
+            return Ok(false);
+        }
+        while self.ctl_off < self.ctl_len {
+            match s.send(self.ctl.get(self.ctl_off..self.ctl_len).unwrap_or(&[]))? {
+                Some(n) if n > 0 => self.ctl_off += n,
+                _ => return Ok(false),
+            }
+        }
+        (self.ctl_off, self.ctl_len) = (0, 0);
+        Ok(true)
+    }
+
+    /// Sends `run` (the log's next bytes for the client) in a text frame:
+    /// a new frame is exactly the run; a frame in progress goes on. The
+    /// payload bytes of `run` sent (`Ok(Some(0))` with only header bytes).
+    fn send_run(&mut self, s: &Stream, run: &[u8]) -> Result<Option<usize>, Errno> {
+        if self.frame_left == 0 {
+            if !self.send_ctl(s)? {
+                return Ok(None);
+            }
+            self.hdr_len = ws::encode_header(Opcode::Text, true, run.len(), &mut self.hdr);
+            (self.hdr_off, self.frame_left) = (0, run.len());
+        }
+        let body = run.get(..self.frame_left.min(run.len())).unwrap_or(&[]);
+        let n = match self.hdr.get(self.hdr_off..self.hdr_len) {
+            // The header and the payload's start in one send.
+            Some(h) if !h.is_empty() => {
+                let mut out = [0u8; 2048];
+                let take = body.len().min(out.len().saturating_sub(h.len()));
+                let Some((oh, ob)) = out.split_at_mut_checked(h.len()) else { return Ok(None) };
+                let (Some(dst), Some(src)) = (ob.get_mut(..take), body.get(..take)) else {
+                    return Ok(None);
+                };
+                oh.copy_from_slice(h);
+                dst.copy_from_slice(src);
+                let Some(n) = s.send(out.get(..h.len() + take).unwrap_or(&[]))? else {
+                    return Ok(None);
+                };
+                let from_hdr = n.min(h.len());
+                self.hdr_off += from_hdr;
+                n - from_hdr
+            }
+            _ => match s.send(body)? {
+                Some(n) => n,
+                None => return Ok(None),
+            },
+        };
+        self.frame_left -= n.min(self.frame_left);
+        Ok(Some(n))
+    }
+}
+
+/// Sends `run` to client `slot`: a line client's as it is, a web client's
+/// in frames ([`WebSlot::send_run`]).
+pub fn send(c: &Client, webs: &mut [WebSlot], slot: usize, run: &[u8]) -> SendResult {
+    match webs.get_mut(slot).filter(|_| c.web) {
+        Some(w) => w.send_run(&c.stream, run),
+        None => c.stream.send(run),
+    }
+}
+
+/// What a send gives: bytes taken, `None` when the socket is full.
+pub type SendResult = Result<Option<usize>, Errno>;
+
+/// For a web client owed no data: its control frames go out. True when
+/// nothing is left to send (always, for a line client).
+pub fn send_idle(c: &Client, webs: &mut [WebSlot], slot: usize) -> Result<bool, Errno> {
+    match webs.get_mut(slot).filter(|_| c.web) {
+        Some(w) => w.send_ctl(&c.stream),
+        None => Ok(true),
+    }
+}
+
+/// Whether web client `slot` takes no more data frames.
+pub fn done(c: &Client, webs: &[WebSlot], slot: usize) -> bool {
+    c.web && webs.get(slot).is_some_and(WebSlot::done)
+}
+
+/// A web client that has been sent everything is closing: its close frame
+/// (`code`) goes out. True once it has.
+pub fn send_close(c: &Client, webs: &mut [WebSlot], slot: usize, code: u16) -> Result<bool, Errno> {
+    match webs.get_mut(slot).filter(|_| c.web) {
+        Some(w) => {
+            w.queue_close(code);
+            w.send_ctl(&c.stream)
+        }
+        None => Ok(true),
+    }
+}
+
+/// Readable web client: its buffered messages, then one `recv` into its
+/// WebSocket buffer and the messages that completed.
+pub fn read_ws(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    if !pump(lp, chat, slot) {
+        return;
+    }
+    let Chat { clients, webs, .. } = chat;
+    let (Some(Some(c)), Some(w)) = (clients.get_mut(slot), webs.get_mut(slot)) else { return };
+    let space = w.asm.space(&mut w.buf);
+    if space.is_empty() {
+        return;
+    }
+    match c.stream.recv(space) {
+        Ok(None) => return,
+        Ok(Some(n)) if n > 0 => w.asm.filled(n),
+        // End of stream without a close frame is as a reset: it left.
+        Ok(Some(_)) | Err(_) => return leave(lp, chat, slot, "left"),
+    }
+    pump(lp, chat, slot);
+}
+
+/// Paused senders go on (`room::resume`): the buffered lines, for a web
+/// client its buffered messages too.
+pub fn go_on(lp: &mut Loop, chat: &mut Chat, slot: usize) {
+    if chat.client(slot).is_some_and(|c| c.web) {
+        pump(lp, chat, slot);
+    } else {
+        crate::input::process_input(lp, chat, slot);
+    }
+}
+
+/// What the next WebSocket message did.
+enum Step {
+    /// Go on with the next.
+    More,
+    /// No whole message is buffered: receive more.
+    NeedInput,
+    /// The client is leaving.
+    Stop,
+}
+
+/// Turns the web client's messages into lines and handles them, while the
+/// log has room; true when it is ready to receive more (in the room, not
+/// paused, nothing buffered).
+fn pump(lp: &mut Loop, chat: &mut Chat, slot: usize) -> bool {
+    for _ in 0..WS_BUF + 16 {
+        feed(chat, slot);
+        crate::input::process_input(lp, chat, slot);
+        let Some(c) = chat.open(slot) else { return false };
+        if c.paused {
+            return false;
+        }
+        if chat.webs.get(slot).is_some_and(|w| w.fed < w.msg_len) {
+            continue; // the line input has room again
+        }
+        match next_message(lp, chat, slot) {
+            Step::More => {}
+            Step::NeedInput => return true,
+            Step::Stop => return false,
+        }
+    }
+    false
+}
+
+/// Copies the pending text message into the line input as lines (a
+/// message with newlines is several lines; a line over `--max-line` is
+/// cut one byte past it, so that it is `error: line too long`), as far
+/// as the input has room.
+fn feed(chat: &mut Chat, slot: usize) {
+    let max = chat.max_line;
+    let Chat { clients, webs, .. } = chat;
+    let (Some(Some(c)), Some(w)) = (clients.get_mut(slot), webs.get_mut(slot)) else { return };
+    while w.fed < w.msg_len {
+        let rest = w.buf.get(w.fed..w.msg_len).unwrap_or(&[]);
+        let (seg, used) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (rest.get(..i).unwrap_or(&[]), i + 1),
+            None => (rest, rest.len()),
+        };
+        let take = seg.len().min(max + 1);
+        let space = c.input.space();
+        let dst = space.get_mut(..take + 1).and_then(|d| d.split_at_mut_checked(take));
+        let (Some((text, lf)), Some(src)) = (dst, seg.get(..take)) else { return };
+        text.copy_from_slice(src);
+        lf.fill(b'\n');
+        c.input.filled(take + 1);
+        w.fed += used;
+    }
+}
+
+/// Takes the next message from the web client's buffer.
+fn next_message(lp: &mut Loop, chat: &mut Chat, slot: usize) -> Step {
+    let Some(w) = chat.webs.get_mut(slot) else { return Step::Stop };
+    let code = match w.asm.next(&mut w.buf, WS_MAX) {
+        Ok(None) => return Step::NeedInput,
+        Ok(Some(Message::Text(m))) => {
+            (w.msg_len, w.fed) = (m.len(), 0);
+            return Step::More;
+        }
+        Ok(Some(Message::Pong(_))) => return Step::More,
+        Ok(Some(Message::Ping(p))) => {
+            if w.ctl_off == 0 && !w.closing {
+                // Only the latest ping not answered yet is answered.
+                w.ctl_len = ws::encode_pong(p, &mut w.ctl);
+            }
+            room::owed(chat, slot as u16);
+            return Step::More;
+        }
+        Ok(Some(Message::Binary(_))) => code::UNSUPPORTED,
+        Ok(Some(Message::Close { code, .. })) => code,
+        Err(code) => code,
+    };
+    w.queue_close(code);
+    leave(lp, chat, slot, "left");
+    Step::Stop
+}
+
+/// Accepts pending connections on the web listener: each waits in the
+/// HTTP table for its request head.
+pub fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
+    chat.now = lp.now_ms();
+    for _ in 0..crate::ACCEPTS_PER_PASS {
+        let Some(listener) = chat.web_listener.first_mut().and_then(Option::as_mut) else {
+            return;
+        };
+        match listener.next_pending("chat-server") {
+            Pending::Conn(s, peer) => take(lp, chat, s, peer),
+            Pending::Dropped => {}
+            Pending::Done => return,
+        }
+    }
+}
+
+/// A new HTTP connection into a free entry of the table (none free: it is
+/// closed).
+fn take(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: progs::listen::Peer) {
+    let Some(i) = chat.http.iter().position(Option::is_none) else { return };
+    if lp.register(stream.as_raw_fd(), Events::READ, on_http, Token(i)).is_err() {
+        return;
+    }
+    let mut nick = [0u8; NICK_CAP];
+    let nick_len = crate::default_nick(chat, &stream, peer, &mut nick);
+    let deadline = chat.now.saturating_add(HEAD_MS);
+    let Some(e) = chat.http.get_mut(i) else { return };
+    *e = Some(Http {
+        stream,
+        phase: Phase::Reading,
+        buf: [0; HEAD_MAX],
+        len: 0,
+        out: 0,
+        page: false,
+        sent: 0,
+        deadline,
+        nick,
+        nick_len,
+    });
+    if chat.http_timer.is_none() {
+        chat.http_timer = lp.add_timer(SWEEP, Some(SWEEP), on_sweep, Token(0)).ok();
+    }
+}
+
+/// Closes the HTTP connections out of time; stops with the last one.
+fn on_sweep(lp: &mut Loop, chat: &mut Chat, id: TimerId, _t: Token) {
+    let now = lp.now_ms();
+    for i in 0..HTTP_MAX {
+        if chat.http.get(i).and_then(Option::as_ref).is_some_and(|h| now >= h.deadline) {
+            close_http(lp, chat, i);
+        }
+    }
+    if chat.http.iter().all(Option::is_none) {
+        lp.cancel_timer(id);
+        chat.http_timer = None;
+    }
+}
+
+fn close_http(lp: &mut Loop, chat: &mut Chat, i: usize) {
+    if let Some(h) = chat.http.get_mut(i).and_then(Option::take) {
+        let _ = lp.unregister(h.stream.as_raw_fd()); // then drop closes it
+    }
+}
+
+fn on_http(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, t: Token) {
+    chat.now = lp.now_ms();
+    let Some(h) = chat.http.get_mut(t.0).and_then(Option::as_mut) else { return };
+    match h.phase {
+        Phase::Reading => read_head(lp, chat, t.0),
+        Phase::Writing => write_answer(lp, chat, t.0),
+        Phase::Draining => {
+            if room::discard_input(&h.stream) {
+                close_http(lp, chat, t.0);
+            }
+        }
+    }
+}
+
+/// One `recv` of the request head; once it is whole (or too large or
+/// malformed), the answer.
+fn read_head(lp: &mut Loop, chat: &mut Chat, i: usize) {
+    let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
+    match h.stream.recv(h.buf.get_mut(h.len..).unwrap_or(&mut [])) {
+        Ok(None) => return,
+        Ok(Some(n)) if n > 0 => h.len += n,
+        Ok(Some(_)) | Err(_) => return close_http(lp, chat, i),
+    }
+    let (hosts, nh) = chat.web_hosts.list();
+    let (origins, no) = chat.web_origins.list();
+    let names = (hosts.get(..nh).unwrap_or(&[]), origins.get(..no).unwrap_or(&[]));
+    let mut out = [0u8; 1024];
+    let route = match http::parse(h.buf.get(..h.len).unwrap_or(&[]), HEAD_MAX) {
+        Ok(None) => return,
+        Ok(Some(head)) => route(&head, names, &mut out),
+        Err(e) => Route::Answer(http::error_response(e.status(), false, &mut out), false),
+    };
+    match route {
+        Route::Answer(n, page) => answer(lp, chat, i, out.get(..n).unwrap_or(&[]), page),
+        Route::Upgrade(n, head_len) => upgrade(lp, chat, i, out.get(..n).unwrap_or(&[]), head_len),
+    }
+}
+
+/// What a request gets: an answer (its head in the caller's buffer, and
+/// whether the page follows), or the 101 of an upgrade (and the request
+/// head's length: bytes after it are WebSocket frames).
+enum Route {
+    Answer(usize, bool),
+    Upgrade(usize, usize),
+}
+
+/// Routes a request: `/` the page (GET, HEAD), `/ws` the WebSocket.
+fn route(h: &Head<'_>, names: (&[&[u8]], &[&[u8]]), out: &mut [u8]) -> Route {
+    let path = h.path.split(|&b| b == b'?').next().unwrap_or(&[]);
+    let head_only = h.method == b"HEAD";
+    let status = match path {
+        b"/ws" => match http::upgrade_check(h, names.0, names.1) {
+            Ok(key) => return Route::Upgrade(http::switching_protocols(key, out), h.head_len),
+            Err(status) => status,
+        },
+        b"/" if !h.method_allowed() => 405,
+        b"/" if h.host.is_some_and(|host| !http::host_is_trusted(host, names.0)) => 403,
+        b"/" => return Route::Answer(http::page_head(progs::web::PAGE.len(), out), !head_only),
+        _ => 404,
+    };
+    Route::Answer(http::error_response(status, head_only, out), false)
+}
+
+/// Starts sending `head` (and the page if `page`), then closing.
+fn answer(lp: &mut Loop, chat: &mut Chat, i: usize, head: &[u8], page: bool) {
+    let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
+    let Some(dst) = h.buf.get_mut(..head.len()) else { return close_http(lp, chat, i) };
+    dst.copy_from_slice(head);
+    (h.out, h.page, h.sent, h.phase) = (head.len(), page, 0, Phase::Writing);
+    write_answer(lp, chat, i);
+}
+
+/// Sends what is left of the answer; then shuts the write side and waits
+/// for the peer to close (its input discarded, so that the close is not a
+/// reset).
+fn write_answer(lp: &mut Loop, chat: &mut Chat, i: usize) {
+    let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
+    let page: &[u8] = if h.page { progs::web::PAGE } else { &[] };
+    for _ in 0..16 {
+        let rest = match h.buf.get(h.sent..h.out) {
+            Some(r) if !r.is_empty() => r,
+            _ => page.get(h.sent.saturating_sub(h.out)..).unwrap_or(&[]),
+        };
+        if rest.is_empty() {
+            if h.stream.shutdown_write().is_err() || room::discard_input(&h.stream) {
+                return close_http(lp, chat, i);
+            }
+            h.phase = Phase::Draining;
+            h.deadline = chat.now.saturating_add(DRAIN_MS);
+            let _ = lp.modify(h.stream.as_raw_fd(), Events::READ);
+            return;
+        }
+        match h.stream.send(rest) {
+            Ok(Some(n)) => h.sent += n,
+            Ok(None) => break,
+            Err(_) => return close_http(lp, chat, i),
+        }
+    }
+    let _ = lp.modify(h.stream.as_raw_fd(), Events::WRITE);
+}
+
+/// Sends the 101 and moves the connection into the room as a web client,
+/// with the bytes after its request head as its first WebSocket input.
+/// When the room is full, the WebSocket gets `error: server full` and a
+/// close frame (1013, try again later) instead.
+fn upgrade(lp: &mut Loop, chat: &mut Chat, i: usize, resp: &[u8], head_len: usize) {
+    let full = chat.present >= chat.max_clients || chat.free_len == 0;
+    let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
+    if full {
+        let mut out = [0u8; 256];
+        let mut n = resp.len();
+        if let Some(d) = out.get_mut(..n) {
+            d.copy_from_slice(resp);
+        }
+        let msg = b"error: server full\n";
+        n += ws::encode_frame(Opcode::Text, msg, out.get_mut(n..).unwrap_or(&mut []));
+        n += ws::encode_close(1013, b"", out.get_mut(n..).unwrap_or(&mut []));
+        return answer(lp, chat, i, out.get(..n).unwrap_or(&[]), false);
+    }
+    if h.stream.send(resp) != Ok(Some(resp.len())) {
+        return close_http(lp, chat, i); // a new socket takes 130 bytes
+    }
+    let Some(h) = chat.http.get_mut(i).and_then(Option::take) else { return };
+    let _ = lp.unregister(h.stream.as_raw_fd());
+    let nick = h.nick.get(..h.nick_len).unwrap_or(&[]);
+    let Some(slot) = crate::admit(lp, chat, h.stream, nick, true) else { return };
+    let Some(w) = chat.webs.get_mut(slot) else { return };
+    w.reset();
+    let early = h.buf.get(head_len..h.len).unwrap_or(&[]);
+    if !early.is_empty() {
+        w.asm.push(&mut w.buf, early);
+        pump(lp, chat, slot);
+    }
+}
+
+/// The close code a web client gets when it is let go.
+pub fn close_code(chat: &Chat) -> u16 {
+    if chat.shutting_down { code::GOING_AWAY } else { code::NORMAL }
+}
+
+/// The HTTP connections are closed (shutdown).
+pub fn close_all(lp: &mut Loop, chat: &mut Chat) {
+    for i in 0..HTTP_MAX {
+        close_http(lp, chat, i);
+    }
+    progs::listen::close_all(lp, &mut chat.web_listener);
+}
