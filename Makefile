@@ -18,6 +18,7 @@ help:
 	@echo "make size     stripped sizes of the static programs (glibc and musl) next to a do-nothing binary"
 	@echo "make bench    benchmarks against mio, libev, raw epoll and Python (writes bench/REPORT.md)"
 	@echo "make package-check  cargo package -p picosel without warnings, then the .crate's tests on their own"
+	@echo "make browser-test  chat-server's web page in headless Chromium (Debian's) against an nc-style client"
 	@echo "make ci       everything CI runs"
 
 run:
@@ -50,7 +51,7 @@ fmt:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p picosel --no-deps --features std
 
-ci: lint test doc package-check fuzz-ci cross-test router-smoke router-test
+ci: lint test doc package-check fuzz-ci cross-test router-smoke router-test browser-test
 
 clean:
 	$(CARGO) clean
@@ -60,3 +61,4 @@ clean:
 -include mk/router.mk
 -include mk/bench.mk
 -include mk/package.mk
+-include mk/browser.mk
