@@ -163,6 +163,8 @@ class Page:
         while time.monotonic() < deadline:
             self.check_console()
             lines = self.lines()
+            if any(l.startswith("disconnected") for l in lines):
+                raise Fail("the page's WebSocket closed; its lines: %r" % lines)
             for l in lines:
                 if (want(l) if callable(want) else l == want):
                     return l
@@ -242,7 +244,11 @@ def run(args):
     server = driver = None
     wd = None
     nc = None
-    profile = tempfile.mkdtemp(prefix="picosel-chromium-")
+    # The profile, and Chromium's TMPDIR (it leaves scoped_dir* behind).
+    scratch = tempfile.mkdtemp(prefix="picosel-browser-")
+    profile = os.path.join(scratch, "profile")
+    tmp = os.path.join(scratch, "tmp")
+    os.mkdir(tmp)
     t0 = time.monotonic()
     try:
         cmd = [args.server, "--bind", "127.0.0.1:0", "--web", "127.0.0.1:0"]
@@ -260,7 +266,10 @@ def run(args):
 
         dport = free_port()
         driver = subprocess.Popen(
-            [CHROMEDRIVER, "--port=%d" % dport], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [CHROMEDRIVER, "--port=%d" % dport],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, TMPDIR=tmp),
         )
         wd = WebDriver(dport)
         wd.wait_ready(driver)
@@ -339,7 +348,7 @@ def run(args):
             wd.quit()
         kill(driver)
         kill(server)
-        shutil.rmtree(profile, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main():
