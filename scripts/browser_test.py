@@ -15,9 +15,8 @@ Standard library only: chromedriver's WebDriver HTTP JSON API with urllib.
   python3 scripts/browser_test.py [--server target/release/chat-server]
                                   [--screenshot docs/chat-phone.png]
 
-With --screenshot, chat-server also runs with --echo-self (the page shows the
-lines it sent, not only the other side's) and the window is phone-sized at
-twice the pixel density; the PNG is written at the end.
+With --screenshot the window is phone-sized at twice the pixel density and
+the PNG is written at the end.
 """
 
 import argparse
@@ -252,8 +251,6 @@ def run(args):
     t0 = time.monotonic()
     try:
         cmd = [args.server, "--bind", "127.0.0.1:0", "--web", "127.0.0.1:0"]
-        if args.screenshot:
-            cmd.append("--echo-self")
         # Unbuffered: select() must see what readline() has not taken yet.
         server = subprocess.Popen(cmd, stdout=subprocess.PIPE, bufsize=0)
         listening = read_line(server, "its listening line")
@@ -302,7 +299,8 @@ def run(args):
         page.send(text)
         got = nc.wait_for(lambda l: l.endswith(": " + text), "the page's line")
         web_nick = got[: -len(": " + text)]
-        step("page -> TCP client: %r" % got)
+        page.wait_for(got, "its own line, back from the server")
+        step("page -> TCP client: %r (and back to the page)" % got)
 
         text = "hello, browser"
         nc.send(text)
@@ -319,6 +317,7 @@ def run(args):
         text = "the web page works"
         page.send(text)
         nc.wait_for("webuser: " + text, "the page's line under its new nick")
+        page.wait_for("webuser: " + text, "its own line under its new nick")
         text = "good, bye"
         nc.send(text)
         page.wait_for("%s: %s" % (nc_nick, text), "the TCP client's second line")

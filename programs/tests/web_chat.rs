@@ -329,12 +329,24 @@ fn web_and_line_clients_chat_both_ways() {
         w.text(&format!("from web {i}"));
         nc.send(&format!("from nc {i}\n"));
     }
+    // The browser gets its own lines back too (the page echoes nothing
+    // itself): both sequences, each in order.
+    let (mut own, mut theirs) = (0, 0);
     for i in 0..20 {
         assert_eq!(
             nc.until("web line", |l| !l.starts_with("* ")),
             format!("{wnick}: from web {i}")
         );
-        assert_eq!(w.until("nc line", |l| !l.starts_with("* ")), format!("{ncnick}: from nc {i}"));
+    }
+    while own < 20 || theirs < 20 {
+        let l = w.until("chat line", |l| !l.starts_with("* "));
+        if l.starts_with(&format!("{wnick}: ")) {
+            assert_eq!(l, format!("{wnick}: from web {own}"));
+            own += 1;
+        } else {
+            assert_eq!(l, format!("{ncnick}: from nc {theirs}"));
+            theirs += 1;
+        }
     }
     w.text("two\nlines\r\n");
     assert_eq!(nc.line().unwrap(), format!("{wnick}: two"));
@@ -380,7 +392,9 @@ fn long_lines_ping_close_and_quit() {
     assert_eq!(w.until("error", |l| !l.starts_with("* ")), "error: line too long");
     w.text("short\nthis one is too long\nok");
     assert_eq!(nc.until("short", |l| !l.starts_with("* ")), format!("{wnick}: short"));
+    assert_eq!(w.until("own line", |l| !l.starts_with("* ")), format!("{wnick}: short"));
     assert_eq!(w.until("error", |l| !l.starts_with("* ")), "error: line too long");
+    assert_eq!(w.until("own line", |l| !l.starts_with("* ")), format!("{wnick}: ok"));
     assert_eq!(nc.until("ok", |l| !l.starts_with("* ")), format!("{wnick}: ok"));
 
     w.send_frame(0x89, b"ping!", true);

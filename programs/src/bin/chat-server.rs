@@ -44,7 +44,8 @@ A chat room: every line a client sends goes to every other client as
   --backend NAME     select, poll or epoll (default epoll)
   --max-clients N    connections served at once, 1-1000 (default 64); the next gets `error: server full`
   --max-line BYTES   longest line relayed, 1-512 (default 512); longer ones get `error: line too long`
-  --echo-self        also send each line back to its sender
+  --echo-self        also send each line back to its sender (browsers
+                     always get their own lines back)
   --stall-timeout SECONDS
                      soft limit: a client owed output that takes none of it
                      for this long is disconnected, 1-3600 (default 10)

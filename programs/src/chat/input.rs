@@ -103,7 +103,10 @@ fn handle_line(lp: &mut Loop, chat: &mut Chat, slot: usize, start: usize, end: u
         return command(lp, chat, slot, cmd.get(1..n).unwrap_or(&[]));
     }
     room::announce_joins(lp, chat);
-    let except = if chat.echo_self { NONE } else { slot as u16 };
+    // A browser gets its own lines back too: the page shows what it sent
+    // only when the room has it (nothing is echoed locally), in order.
+    let web = chat.client(slot).is_some_and(|c| c.web);
+    let except = if chat.echo_self || web { NONE } else { slot as u16 };
     room::owed(chat, ALL);
     let Chat { clients, log, .. } = chat;
     let Some(c) = clients.get(slot).and_then(Option::as_ref) else { return };
