@@ -34,10 +34,12 @@ const SWEEP: Duration = Duration::from_millis(250);
 /// HTTP connections waiting for their head or their answer at once; more
 /// are closed at once.
 pub const HTTP_MAX: usize = 32;
-/// The longest WebSocket message taken; longer ones close the connection
-/// with 1009. Messages over `--max-line` (at most 512) but not over this
-/// get `error: line too long`, as long lines from a line client do.
-pub const WS_MAX: usize = 4 * MAX_LINE;
+/// The longest WebSocket message taken (the longest `--max-line`): longer
+/// ones close the connection with 1009, and messages over a smaller
+/// `--max-line` get `error: line too long`, as long lines from a line
+/// client do. A web client's state is then about 1 KiB more than a line
+/// client's (the reassembly buffer, control frames).
+pub const WS_MAX: usize = MAX_LINE;
 const WS_BUF: usize = Assembler::buffer_len(WS_MAX);
 /// Room for a pong and a close frame.
 const CTL_CAP: usize = 2 * (2 + 125);
