@@ -418,6 +418,46 @@ fn long_lines_ping_close_and_quit() {
     nc.until("leave notice", |l| l == format!("* {wnick} left"));
 }
 
+/// A text message in fragments (with a ping between them, as RFC 6455
+/// allows) is one line; a continuation without a start, or a new message
+/// inside a fragmented one, is a protocol error (1002).
+#[test]
+fn fragmented_messages_are_reassembled() {
+    let s = start(&[]);
+    let (mut nc, _) = join_line(&s);
+    let (mut w, wnick) = join_web(&s);
+    nc.until("web join", |l| l == format!("* {wnick} joined"));
+    w.send_frame(0x01, b"frag", true); // text, not the last fragment
+    w.send_frame(0x00, b"men", true); // continuation
+    w.send_frame(0x89, b"in between", true); // a ping between fragments
+    w.send_frame(0x80, b"ted", true); // the last continuation
+    assert_eq!(
+        nc.until("reassembled line", |l| !l.starts_with("* ")),
+        format!("{wnick}: fragmented")
+    );
+    let mut pong = false;
+    let mut own = false;
+    while !(pong && own) {
+        match w.frame() {
+            Frame::Other(10, p) => {
+                assert_eq!(p, b"in between");
+                pong = true;
+            }
+            Frame::Text(t) => {
+                let want = format!("{wnick}: fragmented");
+                own |= String::from_utf8_lossy(&t).lines().any(|l| l == want);
+            }
+            _ => panic!("no pong or own line"),
+        }
+    }
+    w.send_frame(0x80, b"no start", true);
+    assert_eq!(w.close_code(), 1002);
+    let (mut w, _) = join_web(&s);
+    w.send_frame(0x01, b"one", true);
+    w.send_frame(0x81, b"another", true);
+    assert_eq!(w.close_code(), 1002);
+}
+
 #[test]
 fn host_and_origin_rules() {
     let s = start(&[]);
