@@ -21,7 +21,7 @@ use picosel::{Events, Token};
 use progs::chatlog::NONE;
 use progs::fmt::BufWriter;
 use progs::framing::LineReader;
-use progs::listen::{self, Bind, Binds, Peer, Pending, Stream};
+use progs::listen::{self, Bind, Binds, Listener, Peer, Pending, Stream};
 use progs::storage::TakeOnce;
 use progs::{cli, log_err};
 use room::{Chat, Client, LOG_BYTES, Loop, MAX_CLIENTS, MAX_LINE, NICK_CAP, SEND_BUFFER, State};
@@ -167,17 +167,20 @@ fn web_name<'a>(names: &mut web::Names, o: &'a str, v: &'a str) -> Result<(), cl
     }
 }
 
+/// What the command line asks for when it asks for nothing.
+const DEFAULTS: Config = Config {
+    binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
+    backend: "epoll",
+    max_clients: 64,
+    max_line: MAX_LINE,
+    echo_self: false,
+    stall_s: 10,
+    hard_limit: LOG_BYTES as u64,
+    web: None,
+};
+
 fn run() -> i32 {
-    let mut cfg = Config {
-        binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
-        backend: "epoll",
-        max_clients: 64,
-        max_line: MAX_LINE,
-        echo_self: false,
-        stall_s: 10,
-        hard_limit: LOG_BYTES as u64,
-        web: None,
-    };
+    let mut cfg = DEFAULTS;
     let (Some(lp), Some(chat)) = (LOOP.take(), CHAT.take()) else { return 1 };
     if let Err(code) = parse_args(&mut cfg, chat) {
         return code;
@@ -195,20 +198,8 @@ fn run() -> i32 {
     if let Err(code) = bind_web(cfg.web, chat) {
         return code;
     }
-    if cfg.backend != "epoll" {
-        listen::switch_backend(lp, cfg.backend);
-    }
-    let setup = listen::watch_all(lp, &listeners, on_accept)
-        .and_then(|()| lp.add_signal(progs::os::SIGINT, room::on_signal, Token(0)))
-        .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)))
-        .and_then(|()| listen::watch_all(lp, &chat.web_listener, web::on_accept));
-    if let Err(e) = setup {
-        log_err!("chat-server: ", e, "\n");
-        return 1;
-    }
-    listen::say_listening(&listeners, lp.backend_name());
-    for l in chat.web_listener.iter().flatten() {
-        progs::log_out!("web page on http://", l, "/\n");
+    if let Err(code) = watch(lp, chat, &listeners, cfg.backend) {
+        return code;
     }
     chat.start(listeners, cfg.max_clients, cfg.max_line);
     (chat.echo_self, chat.stall_ms, chat.hard_limit) =
@@ -227,6 +218,32 @@ fn run() -> i32 {
     listen::close_all(lp, &mut chat.listeners);
     web::close_all(lp, chat);
     code
+}
+
+/// Moves the loop to the backend `--backend` named, watches the listeners
+/// and the signals, then says what it listens on.
+fn watch(
+    lp: &mut Loop,
+    chat: &Chat,
+    listeners: &[Option<Listener>],
+    backend: &str,
+) -> Result<(), i32> {
+    if backend != "epoll" {
+        listen::switch_backend(lp, backend);
+    }
+    let setup = listen::watch_all(lp, listeners, on_accept)
+        .and_then(|()| lp.add_signal(progs::os::SIGINT, room::on_signal, Token(0)))
+        .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)))
+        .and_then(|()| listen::watch_all(lp, &chat.web_listener, web::on_accept));
+    if let Err(e) = setup {
+        log_err!("chat-server: ", e, "\n");
+        return Err(1);
+    }
+    listen::say_listening(listeners, lp.backend_name());
+    for l in chat.web_listener.iter().flatten() {
+        progs::log_out!("web page on http://", l, "/\n");
+    }
+    Ok(())
 }
 
 /// Listens on `--web`'s address, if given.
