@@ -279,8 +279,15 @@ fn the_longest_path_binds_and_comes_back_the_same() {
     assert_eq!(c.peer_addr().unwrap(), addr);
 }
 
+/// Held by the test that starts a child process and by the one that needs
+/// "nobody holds this socket open": a child forked by another test thread
+/// holds a copy of every fd until it execs (close-on-exec closes them only
+/// then), so a stale socket file's listener can look alive for a moment.
+static FORKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn binding_an_existing_path_and_bind_replacing() {
+    let _no_fork = FORKING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = TempDir::new("replace");
     let addr = dir.addr("ctl.sock");
 
@@ -367,6 +374,7 @@ fn accept_survives_emfile() {
         }
         _ => std::process::Command::new(&exe),
     };
+    let _forking = FORKING.lock().unwrap_or_else(|e| e.into_inner());
     let out = cmd
         .args(["accept_survives_emfile", "--exact", "--nocapture", "--test-threads=1"])
         .env("PICOSEL_UNIX_EMFILE_CHILD", "1")
