@@ -131,6 +131,14 @@ impl Show for str {
     }
 }
 
+/// Bytes as they are (text the caller has checked, such as a nick); for
+/// bytes that may not be UTF-8, [`Escaped`].
+impl Show for [u8] {
+    fn show(&self, w: &mut BufWriter<'_>) {
+        w.push_bytes(self)
+    }
+}
+
 /// Text that may not be UTF-8 (a path, an interface name): as it is when it
 /// is UTF-8; otherwise printable ASCII as it is and every other byte as
 /// `\xNN` (no UTF-8 decoder of its own: `from_utf8` is linked anyway).

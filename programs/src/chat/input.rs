@@ -236,23 +236,14 @@ fn set_nick(lp: &mut Loop, chat: &mut Chat, slot: usize, name: &[u8]) {
     let Some(client) = chat.client_mut(slot) else { return };
     let mut notice = [0u8; 2 * NICK_CAP + 16];
     let old = client.nick.get(..client.nick_len).unwrap_or(&[]);
-    let len = joined(&mut notice, &[b"* ", old, b" is now ", name, b"\n"]);
+    let len = progs::fmt::concat(&mut notice, &[&"* ", &old, &" is now ", &name, &"\n"]).len();
     let Some(nick) = client.nick.get_mut(..name.len()) else { return };
     nick.copy_from_slice(name);
     client.nick_len = name.len();
     let mut own = [0u8; NICK_CAP + 24];
-    let olen = joined(&mut own, &[b"* you are now ", name, b"\n"]);
+    let olen = progs::fmt::concat(&mut own, &[&"* you are now ", &name, &"\n"]).len();
     post(chat, slot as u16, NONE, own.get(..olen).unwrap_or(&[]));
     broadcast(lp, chat, slot as u16, notice.get(..len).unwrap_or(&[]));
-}
-
-/// Writes `parts` one after the other into `buf` (cut at its end); the length.
-fn joined(buf: &mut [u8], parts: &[&[u8]]) -> usize {
-    let mut w = BufWriter::new(buf);
-    for p in parts {
-        w.push_bytes(p);
-    }
-    w.len()
 }
 
 fn who(chat: &mut Chat, slot: usize) {
@@ -266,14 +257,14 @@ fn who(chat: &mut Chat, slot: usize) {
         let nick = c.nick.get(..c.nick_len).unwrap_or(&[]);
         if len + nick.len() + 2 > line.len() {
             // A full line goes out; the list goes on in the next one.
-            len = joined(line.get_mut(len..).unwrap_or(&mut []), &[b"\n"]) + len;
+            len += progs::fmt::concat(line.get_mut(len..).unwrap_or(&mut []), &[&"\n"]).len();
             post(chat, slot as u16, NONE, line.get(..len).unwrap_or(&[]));
-            len = joined(&mut line, &[b"*"]);
+            len = progs::fmt::concat(&mut line, &[&"*"]).len();
         }
         let Some(c) = chat.client(j) else { continue };
         let nick = c.nick.get(..c.nick_len).unwrap_or(&[]);
-        len += joined(line.get_mut(len..).unwrap_or(&mut []), &[b" ", nick]);
+        len += progs::fmt::concat(line.get_mut(len..).unwrap_or(&mut []), &[&" ", &nick]).len();
     }
-    len += joined(line.get_mut(len..).unwrap_or(&mut []), &[b"\n"]);
+    len += progs::fmt::concat(line.get_mut(len..).unwrap_or(&mut []), &[&"\n"]).len();
     post(chat, slot as u16, NONE, line.get(..len).unwrap_or(&[]));
 }
