@@ -158,6 +158,9 @@ pub struct Chat {
     /// The web clients' WebSocket state and buffers, by slot: a line
     /// client's is never touched, so its pages are never mapped.
     pub webs: [WebSlot; MAX_CLIENTS],
+    /// Where a web client's frame header and payload start are put
+    /// together for one `send` ([`web::send`]).
+    pub frame_out: [u8; web::FRAME_OUT],
 }
 
 impl Chat {
@@ -200,6 +203,7 @@ impl Chat {
             web_hosts: Names::new(),
             web_origins: Names::new(),
             webs: [const { WebSlot::new() }; MAX_CLIENTS],
+            frame_out: [0; web::FRAME_OUT],
         }
     }
 
@@ -492,7 +496,7 @@ pub fn flush(lp: &mut Loop, chat: &mut Chat, slot: usize) {
         if run.is_empty() {
             return caught_up(lp, chat, slot);
         }
-        match web::send(c, &mut chat.webs, slot, run) {
+        match web::send(c, &mut chat.webs, &mut chat.frame_out, slot, run) {
             Ok(Some(n)) if n == run.len() => {
                 c.cursor = end;
                 c.time_ms = chat.now;
@@ -583,9 +587,7 @@ pub fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize, why: Why) {
     c.input.replace(&[rest]);
     c.why = Some(why);
     let mut others = [0u8; NICK_CAP + 48];
-    let n =
-        progs::fmt::concat(&mut others, &[&"* ", &c.nick(), &" was disconnected (not reading)\n"])
-            .len();
+    let n = dropped_notice(c, &mut others);
     let was_open = c.state == State::Open;
     (c.writing, c.time_ms) = (false, chat.now.saturating_add(LINGER_MS));
     let_go(lp, chat, slot, State::Farewell);
@@ -602,14 +604,18 @@ pub fn drop_slow(lp: &mut Loop, chat: &mut Chat, slot: usize, why: Why) {
 fn drop_web(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     let Some(c) = chat.client(slot) else { return };
     let mut others = [0u8; NICK_CAP + 48];
-    let n =
-        progs::fmt::concat(&mut others, &[&"* ", &c.nick(), &" was disconnected (not reading)\n"])
-            .len();
+    let n = dropped_notice(c, &mut others);
     let was_open = c.state == State::Open;
     close(lp, chat, slot);
     if was_open {
         broadcast(lp, chat, NONE, others.get(..n).unwrap_or(&[]));
     }
+}
+
+/// What the others are told of a client dropped as a slow consumer; its
+/// length in `buf`.
+fn dropped_notice(c: &Client, buf: &mut [u8]) -> usize {
+    progs::fmt::concat(buf, &[&"* ", &c.nick(), &" was disconnected (not reading)\n"]).len()
 }
 
 /// What a client dropped for `why` is told.

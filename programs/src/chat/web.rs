@@ -43,6 +43,10 @@ pub const WS_MAX: usize = MAX_LINE;
 const WS_BUF: usize = Assembler::buffer_len(WS_MAX);
 /// Room for a pong and a close frame.
 const CTL_CAP: usize = 2 * (2 + 125);
+/// A frame's header and the start of its payload go out in one `send`,
+/// copied into a buffer of this size (`Chat::frame_out`, shared: it is
+/// written before it is read, so nothing is zero-filled per frame).
+pub const FRAME_OUT: usize = 2048;
 /// How many `--web-host` and `--web-origin` values are taken (each).
 pub const NAMES: usize = 4;
 /// The longest such value, in bytes.
@@ -214,7 +218,7 @@ impl WebSlot {
     /// Sends `run` (the log's next bytes for the client) in a text frame:
     /// a new frame is exactly the run; a frame in progress goes on. The
     /// payload bytes of `run` sent (`Ok(Some(0))` with only header bytes).
-    fn send_run(&mut self, s: &Stream, run: &[u8]) -> Result<Option<usize>, Errno> {
+    fn send_run(&mut self, s: &Stream, out: &mut [u8], run: &[u8]) -> Result<Option<usize>, Errno> {
         if self.frame_left == 0 {
             if !self.send_ctl(s)? {
                 return Ok(None);
@@ -226,7 +230,6 @@ impl WebSlot {
         let n = match self.hdr.get(self.hdr_off..self.hdr_len) {
             // The header and the payload's start in one send.
             Some(h) if !h.is_empty() => {
-                let mut out = [0u8; 2048];
                 let take = body.len().min(out.len().saturating_sub(h.len()));
                 let Some((oh, ob)) = out.split_at_mut_checked(h.len()) else { return Ok(None) };
                 let (Some(dst), Some(src)) = (ob.get_mut(..take), body.get(..take)) else {
@@ -251,11 +254,22 @@ impl WebSlot {
     }
 }
 
+/// Client `c`'s WebSocket state (at `slot`), if it is a web client.
+fn web_slot<'a>(c: &Client, webs: &'a mut [WebSlot], slot: usize) -> Option<&'a mut WebSlot> {
+    if c.web { webs.get_mut(slot) } else { None }
+}
+
 /// Sends `run` to client `slot`: a line client's as it is, a web client's
-/// in frames ([`WebSlot::send_run`]).
-pub fn send(c: &Client, webs: &mut [WebSlot], slot: usize, run: &[u8]) -> SendResult {
-    match webs.get_mut(slot).filter(|_| c.web) {
-        Some(w) => w.send_run(&c.stream, run),
+/// in frames ([`WebSlot::send_run`], through `out`: [`FRAME_OUT`] bytes).
+pub fn send(
+    c: &Client,
+    webs: &mut [WebSlot],
+    out: &mut [u8],
+    slot: usize,
+    run: &[u8],
+) -> SendResult {
+    match web_slot(c, webs, slot) {
+        Some(w) => w.send_run(&c.stream, out, run),
         None => c.stream.send(run),
     }
 }
@@ -266,7 +280,7 @@ pub type SendResult = Result<Option<usize>, Errno>;
 /// For a web client owed no data: its control frames go out. True when
 /// nothing is left to send (always, for a line client).
 pub fn send_idle(c: &Client, webs: &mut [WebSlot], slot: usize) -> Result<bool, Errno> {
-    match webs.get_mut(slot).filter(|_| c.web) {
+    match web_slot(c, webs, slot) {
         Some(w) => w.send_ctl(&c.stream),
         None => Ok(true),
     }
@@ -280,7 +294,7 @@ pub fn done(c: &Client, webs: &[WebSlot], slot: usize) -> bool {
 /// A web client that has been sent everything is closing: its close frame
 /// (`code`) goes out. True once it has.
 pub fn send_close(c: &Client, webs: &mut [WebSlot], slot: usize, code: u16) -> Result<bool, Errno> {
-    match webs.get_mut(slot).filter(|_| c.web) {
+    match web_slot(c, webs, slot) {
         Some(w) => {
             w.queue_close(code);
             w.send_ctl(&c.stream)
