@@ -339,6 +339,7 @@ pub fn admit(
         time_ms: chat.now,
         why: None,
         web,
+        held: false,
     });
     if let Some(l) = chat.live.get_mut(chat.live_len) {
         *l = slot as u16;

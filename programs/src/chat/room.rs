@@ -94,6 +94,9 @@ pub struct Client {
     pub why: Option<Why>,
     /// A WebSocket client (`web`): its state is `Chat::webs[slot]`.
     pub web: bool,
+    /// A web client's input is held: a pong is going out, and the ping it
+    /// answers stays in its reader until it has (`web::holds_input`).
+    pub held: bool,
 }
 
 impl Client {
@@ -245,7 +248,7 @@ impl Chat {
 /// Registers, changes or removes `c`'s interest to match its state.
 pub fn set_interest(lp: &mut Loop, c: &mut Client, slot: usize) {
     let read = match c.state {
-        State::Open => !c.paused && !c.eof,
+        State::Open => !c.paused && !c.eof && !c.held,
         State::Linger => true,
         State::Closing | State::Farewell => false,
     };
@@ -375,7 +378,7 @@ fn resume(lp: &mut Loop, chat: &mut Chat) {
         let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { continue };
         c.paused = false;
         chat.paused -= 1;
-        web::go_on(lp, chat, slot);
+        crate::input::process_input(lp, chat, slot);
         if let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) {
             set_interest(lp, c, slot);
         }
@@ -527,22 +530,26 @@ fn caught_up(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     if c.state == State::Closing {
         return finish(lp, chat, slot);
     }
-    if c.writing {
-        c.writing = false;
+    if c.writing || c.held {
+        (c.writing, c.held) = (false, false);
         set_interest(lp, c, slot);
     }
 }
 
 /// Client `slot`'s socket is full: WRITE interest waits for room, and the
-/// soft limit's clock runs from now.
+/// soft limit's clock runs from now. A web client's input is held while
+/// a pong is stuck in its socket.
 fn wait_for_room(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     let Some(c) = chat.clients.get_mut(slot).and_then(Option::as_mut) else { return };
-    if !c.writing {
-        c.writing = true;
-        c.time_ms = chat.now;
-        chat.stall_wanted = true;
-        set_interest(lp, c, slot);
+    let held = web::holds_input(c, &chat.webs, slot);
+    if c.writing && c.held == held {
+        return;
     }
+    if !c.writing {
+        (c.writing, c.time_ms, chat.stall_wanted) = (true, chat.now, true);
+    }
+    c.held = held;
+    set_interest(lp, c, slot);
 }
 
 /// A client goes: the others are told; what is already due to it still

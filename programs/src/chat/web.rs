@@ -8,20 +8,21 @@
 //!   out of time, so an idle server makes no wake-ups. Every answer but
 //!   the upgrade is followed by `Connection: close`.
 //! - A WebSocket member is a `Client` with `web` set and a [`WebSlot`] (its
-//!   reading state and buffers, in a table indexed like the clients' and
-//!   touched only by web clients). Its text messages are turned into lines
-//!   in its `LineReader`, so commands, limits and pausing are the line
+//!   reader and sending state, about 200 bytes, in a table indexed like
+//!   the clients' and touched only by web clients). Its reader writes the
+//!   text of its messages straight into its `LineReader`, each message
+//!   ended with a newline, so commands, limits and pausing are the line
 //!   clients'. Its output is the log's runs, each run one text frame: a
 //!   frame starts only at a run boundary (a message boundary, so its
 //!   payload is UTF-8) and is always finished before a control frame (pong,
 //!   close) or the next frame.
 
-use crate::room::{self, Chat, Client, Loop, MAX_LINE, NICK_CAP, leave};
+use crate::room::{self, Chat, Client, IN_CAP, Loop, MAX_LINE, NICK_CAP, leave};
 use core::time::Duration;
 use picosel::{Errno, Events, TimerId, Token};
 use progs::listen::{Pending, Stream};
 use progs::web::http::{self, Head};
-use progs::web::ws::{self, Assembler, Message, Opcode, code};
+use progs::web::ws::{self, Event, Opcode, Reader, code};
 
 /// The longest request head taken (431 past it).
 pub const HEAD_MAX: usize = 2048;
@@ -37,12 +38,8 @@ pub const HTTP_MAX: usize = 32;
 /// The longest WebSocket message taken (the longest `--max-line`): longer
 /// ones close the connection with 1009, and messages over a smaller
 /// `--max-line` get `error: line too long`, as long lines from a line
-/// client do. A web client's state is then about 1 KiB more than a line
-/// client's (the reassembly buffer, control frames).
+/// client do.
 pub const WS_MAX: usize = MAX_LINE;
-const WS_BUF: usize = Assembler::buffer_len(WS_MAX);
-/// Room for a pong and a close frame.
-const CTL_CAP: usize = 2 * (2 + 125);
 /// A frame's header and the start of its payload go out in one `send`,
 /// copied into a buffer of this size (`Chat::frame_out`, shared: it is
 /// written before it is read, so nothing is zero-filled per frame).
@@ -125,26 +122,34 @@ pub struct Http {
     nick_len: usize,
 }
 
-/// A web client's WebSocket state, by client slot.
+/// The control frame going out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Ctl {
+    Idle = 0,
+    /// The pong of the reader's last ping (its payload stays in the
+    /// reader: input is held until it has gone, `Client::held`).
+    Pong = 1,
+    Close = 2,
+}
+
+/// A web client's WebSocket state, by client slot: its reader (whose
+/// text goes straight into the client's line buffer) and what it is being
+/// sent. About 200 bytes; the rest of a web client is a line client's.
 pub struct WebSlot {
-    asm: Assembler,
-    /// A text message taken from `asm` (at the start of `buf`), fed into
-    /// the line input up to `fed`; `asm` is not called until it all is.
-    msg_len: usize,
-    fed: usize,
+    rd: Reader,
     /// Payload bytes of the text frame being sent that are still to go.
     frame_left: usize,
     /// That frame's header, sent up to `hdr_off`.
     hdr: [u8; ws::MAX_HEADER],
     hdr_len: usize,
     hdr_off: usize,
-    /// Control frames to send once no data frame is in progress.
-    ctl: [u8; CTL_CAP],
-    ctl_len: usize,
+    /// The control frame in progress, sent up to `ctl_off`.
+    ctl: Ctl,
     ctl_off: usize,
-    /// A close frame is queued or sent: no more data frames.
-    closing: bool,
-    buf: [u8; WS_BUF],
+    /// The close code to send, 0 until closing: no more data frames then.
+    close_code: u16,
+    close_sent: bool,
 }
 
 impl WebSlot {
@@ -152,67 +157,65 @@ impl WebSlot {
     /// takes the slot).
     pub const fn new() -> WebSlot {
         WebSlot {
-            asm: Assembler::new(),
-            msg_len: 0,
-            fed: 0,
+            rd: Reader::new(),
             frame_left: 0,
             hdr: [0; ws::MAX_HEADER],
             hdr_len: 0,
             hdr_off: 0,
-            ctl: [0; CTL_CAP],
-            ctl_len: 0,
+            ctl: Ctl::Idle,
             ctl_off: 0,
-            closing: false,
-            buf: [0; WS_BUF],
+            close_code: 0,
+            close_sent: false,
         }
     }
 
-    /// A new connection's state; the buffer is left as it is (only its
-    /// received part is ever read).
-    fn reset(&mut self) {
-        self.asm = Assembler::new();
-        (self.msg_len, self.fed, self.frame_left) = (0, 0, 0);
-        (self.hdr_len, self.hdr_off, self.ctl_len, self.ctl_off) = (0, 0, 0, 0);
-        self.closing = false;
-    }
-
-    /// Whether no more data frames go out (a close frame is queued and no
+    /// Whether no more data frames go out (a close frame is due and no
     /// frame is in progress).
     pub fn done(&self) -> bool {
-        self.closing && self.frame_left == 0
+        self.close_code != 0 && self.frame_left == 0
     }
 
-    /// Queues a frame made by `encode` into the control queue (if it fits).
-    fn queue(&mut self, encode: impl FnOnce(&mut [u8]) -> usize) {
-        if self.ctl_off > 0 && self.ctl_off == self.ctl_len {
-            (self.ctl_off, self.ctl_len) = (0, 0);
-        }
-        let n = encode(self.ctl.get_mut(self.ctl_len..).unwrap_or(&mut []));
-        self.ctl_len += n;
-    }
-
-    /// Queues a close frame with `code` (once).
+    /// A close frame with `code` is due (the first code given stays).
     fn queue_close(&mut self, code: u16) {
-        if !self.closing {
-            self.closing = true;
-            self.queue(|out| ws::encode_close(code, b"", out));
+        if self.close_code == 0 {
+            self.close_code = code;
         }
     }
 
-    /// Sends the queued control frames, unless a data frame is in
-    /// progress; true when none is left.
+    /// Sends the control frames due (the pong of the last ping, then the
+    /// close frame), unless a data frame is in progress; true when none
+    /// is left.
     fn send_ctl(&mut self, s: &Stream) -> Result<bool, Errno> {
         if self.frame_left > 0 {
             return Ok(false);
         }
-        while self.ctl_off < self.ctl_len {
-            match s.send(self.ctl.get(self.ctl_off..self.ctl_len).unwrap_or(&[]))? {
-                Some(n) if n > 0 => self.ctl_off += n,
-                _ => return Ok(false),
+        loop {
+            if self.ctl == Ctl::Idle {
+                self.ctl = match self.rd.ping() {
+                    _ if self.close_sent => return Ok(true),
+                    Some(_) => Ctl::Pong,
+                    None if self.close_code != 0 => Ctl::Close,
+                    None => return Ok(true),
+                };
+                self.ctl_off = 0;
             }
+            let mut f = [0u8; 2 + 125];
+            let n = match self.ctl {
+                Ctl::Pong => ws::encode_pong(self.rd.ping().unwrap_or(&[]), &mut f),
+                _ => ws::encode_close(self.close_code, b"", &mut f),
+            };
+            while self.ctl_off < n {
+                match s.send(f.get(self.ctl_off..n).unwrap_or(&[]))? {
+                    Some(k) if k > 0 => self.ctl_off += k,
+                    _ => return Ok(false),
+                }
+            }
+            match self.ctl {
+                Ctl::Pong => self.rd.answered(),
+                _ => self.close_sent = true,
+            }
+            self.ctl = Ctl::Idle;
         }
-        (self.ctl_off, self.ctl_len) = (0, 0);
-        Ok(true)
     }
 
     /// Sends `run` (the log's next bytes for the client) in a text frame:
@@ -303,120 +306,77 @@ pub fn send_close(c: &Client, webs: &mut [WebSlot], slot: usize, code: u16) -> R
     }
 }
 
-/// Readable web client: its buffered messages, then one `recv` into its
-/// WebSocket buffer and the messages that completed.
+/// Whether web client `c` (at `slot`) is to be held: a pong is going out,
+/// and the ping it answers must stay where it is until it has.
+pub fn holds_input(c: &Client, webs: &[WebSlot], slot: usize) -> bool {
+    c.web && webs.get(slot).is_some_and(|w| w.ctl == Ctl::Pong)
+}
+
+/// Readable web client: one `recv`, of no more than its line buffer has
+/// room for (framing only shrinks what is received), then
+/// [`take_frames`].
 pub fn read_ws(lp: &mut Loop, chat: &mut Chat, slot: usize) {
-    if !pump(lp, chat, slot) {
-        return;
-    }
-    let Chat { clients, webs, .. } = chat;
-    let (Some(Some(c)), Some(w)) = (clients.get_mut(slot), webs.get_mut(slot)) else { return };
-    let space = w.asm.space(&mut w.buf);
-    if space.is_empty() {
-        return;
-    }
-    match c.stream.recv(space) {
+    let mut raw = [0u8; IN_CAP];
+    let Some(c) = chat.open(slot).filter(|c| !c.paused && !c.held) else { return };
+    // Not paused, so its buffer holds at most a partial line (a message
+    // is at most `WS_MAX` bytes): never full.
+    let room = c.input.space().len().saturating_sub(1);
+    let n = match c.stream.recv(raw.get_mut(..room).unwrap_or(&mut [])) {
         Ok(None) => return,
-        Ok(Some(n)) if n > 0 => w.asm.filled(n),
+        Ok(Some(n)) if n > 0 && room > 0 => n,
         // End of stream without a close frame is as a reset: it left.
         Ok(Some(_)) | Err(_) => return leave(lp, chat, slot, "left"),
-    }
-    pump(lp, chat, slot);
+    };
+    take_frames(lp, chat, slot, raw.get(..n).unwrap_or(&[]));
 }
 
-/// Paused senders go on (`room::resume`): the buffered lines, for a web
-/// client its buffered messages too.
-pub fn go_on(lp: &mut Loop, chat: &mut Chat, slot: usize) {
-    if chat.client(slot).is_some_and(|c| c.web) {
-        pump(lp, chat, slot);
-    } else {
-        crate::input::process_input(lp, chat, slot);
-    }
-}
-
-/// What the next WebSocket message did.
-enum Step {
-    /// Go on with the next.
-    More,
-    /// No whole message is buffered: receive more.
-    NeedInput,
-    /// The client is leaving.
-    Stop,
-}
-
-/// Turns the web client's messages into lines and handles them, while the
-/// log has room; true when it is ready to receive more (in the room, not
-/// paused, nothing buffered).
-fn pump(lp: &mut Loop, chat: &mut Chat, slot: usize) -> bool {
-    for _ in 0..WS_BUF + 16 {
-        feed(chat, slot);
-        crate::input::process_input(lp, chat, slot);
-        let Some(c) = chat.open(slot) else { return false };
-        if c.paused {
-            return false;
-        }
-        if chat.webs.get(slot).is_some_and(|w| w.fed < w.msg_len) {
-            continue; // the line input has room again
-        }
-        match next_message(lp, chat, slot) {
-            Step::More => {}
-            Step::NeedInput => return true,
-            Step::Stop => return false,
-        }
-    }
-    false
-}
-
-/// Copies the pending text message into the line input as lines (a
-/// message with newlines is several lines; a line over `--max-line` is
-/// cut one byte past it, so that it is `error: line too long`), as far
-/// as the input has room.
-fn feed(chat: &mut Chat, slot: usize) {
-    let max = chat.max_line;
+/// Runs `bytes` (at most the free space of the client's line buffer less
+/// one) through its reader: the text of its messages into the line
+/// buffer, each message ended with a newline, so a message is a line (or
+/// several, if it holds newlines) as a line client's; then the lines are
+/// handled. A ping makes a pong owed; a close frame or a failure closes
+/// the connection with a close frame (after the lines before it).
+fn take_frames(lp: &mut Loop, chat: &mut Chat, slot: usize, mut bytes: &[u8]) {
+    let (mut ping, mut end) = (false, None);
     let Chat { clients, webs, .. } = chat;
     let (Some(Some(c)), Some(w)) = (clients.get_mut(slot), webs.get_mut(slot)) else { return };
-    while w.fed < w.msg_len {
-        let rest = w.buf.get(w.fed..w.msg_len).unwrap_or(&[]);
-        let (seg, used) = match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => (rest.get(..i).unwrap_or(&[]), i + 1),
-            None => (rest, rest.len()),
-        };
-        let take = seg.len().min(max + 1);
-        let space = c.input.space();
-        let dst = space.get_mut(..take + 1).and_then(|d| d.split_at_mut_checked(take));
-        let (Some((text, lf)), Some(src)) = (dst, seg.get(..take)) else { return };
-        text.copy_from_slice(src);
-        lf.fill(b'\n');
-        c.input.filled(take + 1);
-        w.fed += used;
-    }
-}
-
-/// Takes the next message from the web client's buffer.
-fn next_message(lp: &mut Loop, chat: &mut Chat, slot: usize) -> Step {
-    let Some(w) = chat.webs.get_mut(slot) else { return Step::Stop };
-    let code = match w.asm.next(&mut w.buf, WS_MAX) {
-        Ok(None) => return Step::NeedInput,
-        Ok(Some(Message::Text(m))) => {
-            (w.msg_len, w.fed) = (m.len(), 0);
-            return Step::More;
-        }
-        Ok(Some(Message::Pong(_))) => return Step::More,
-        Ok(Some(Message::Ping(p))) => {
-            if w.ctl_off == 0 && !w.closing {
-                // Only the latest ping not answered yet is answered.
-                w.ctl_len = ws::encode_pong(p, &mut w.ctl);
+    let out = c.input.space();
+    let mut wrote = 0;
+    while end.is_none() && !bytes.is_empty() {
+        let p = match w.rd.read(bytes, out.get_mut(wrote..).unwrap_or(&mut []), WS_MAX) {
+            Ok(p) => p,
+            Err(code) => {
+                end = Some(code);
+                break;
             }
-            room::owed(chat, slot as u16);
-            return Step::More;
+        };
+        (bytes, wrote) = (bytes.get(p.used..).unwrap_or(&[]), wrote + p.wrote);
+        match p.event {
+            // The line buffer full: cannot happen (see above), but should it,
+            // the rest of the message could not be kept.
+            Event::More if !bytes.is_empty() => end = Some(code::TOO_BIG),
+            Event::End => match out.get_mut(wrote) {
+                Some(b) => (*b, wrote) = (b'\n', wrote + 1),
+                None => end = Some(code::TOO_BIG),
+            },
+            Event::Ping => ping = true,
+            Event::Close(code) => end = Some(code),
+            Event::More | Event::Pong => {}
         }
-        Ok(Some(Message::Binary(_))) => code::UNSUPPORTED,
-        Ok(Some(Message::Close { code, .. })) => code,
-        Err(code) => code,
-    };
-    w.queue_close(code);
-    leave(lp, chat, slot, "left");
-    Step::Stop
+    }
+    c.input.filled(wrote);
+    crate::input::process_input(lp, chat, slot);
+    if ping {
+        room::owed(chat, slot as u16);
+    }
+    if let Some(code) = end {
+        if chat.open(slot).is_some() {
+            if let Some(w) = chat.webs.get_mut(slot) {
+                w.queue_close(code);
+            }
+            leave(lp, chat, slot, "left");
+        }
+    }
 }
 
 /// Accepts pending connections on the web listener: each waits in the
@@ -610,11 +570,25 @@ fn upgrade(lp: &mut Loop, chat: &mut Chat, i: usize, resp: &[u8], head_len: usiz
     let nick = h.nick.get(..h.nick_len).unwrap_or(&[]);
     let Some(slot) = crate::admit(lp, chat, h.stream, nick, true) else { return };
     let Some(w) = chat.webs.get_mut(slot) else { return };
-    w.reset();
-    let early = h.buf.get(head_len..h.len).unwrap_or(&[]);
-    if !early.is_empty() {
-        w.asm.push(&mut w.buf, early);
-        pump(lp, chat, slot);
+    *w = WebSlot::new();
+    // Frames sent before the 101 (a client may): in pieces the line
+    // buffer takes; what it cannot hold (the room is full and it is
+    // paused) fails the connection with 1009.
+    let mut early = h.buf.get(head_len..h.len).unwrap_or(&[]);
+    while !early.is_empty() {
+        let room = match chat.open(slot).filter(|c| !c.paused) {
+            Some(c) => c.input.space().len().saturating_sub(1),
+            None => 0,
+        };
+        if room == 0 {
+            if let Some(w) = chat.webs.get_mut(slot) {
+                w.queue_close(code::TOO_BIG);
+            }
+            return leave(lp, chat, slot, "left");
+        }
+        let (now, later) = early.split_at(room.min(early.len()));
+        take_frames(lp, chat, slot, now);
+        early = later;
     }
 }
 

@@ -15,6 +15,7 @@ pub mod base64;
 pub mod http;
 pub mod sha1;
 pub mod ws;
+mod ws_reader;
 
 /// The chat page: HTML, CSS and script in one file, no external resource.
 /// It connects to `ws://` (or `wss://`) + its own host + `/ws`, shows each

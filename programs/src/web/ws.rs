@@ -1,8 +1,8 @@
 //! WebSocket (RFC 6455), server side, without heap: the handshake's
-//! accept key, a decoder of client frame headers, an [`Assembler`] that
-//! turns the bytes of a connection (as they arrive, split anywhere) into
-//! whole messages inside one fixed buffer, and the encoders of the
-//! server's frames.
+//! accept key, a decoder of client frame headers, a [`Reader`] that turns
+//! the bytes of a connection (as they arrive, split anywhere) into the
+//! text of its messages, written straight into the caller's buffer, and
+//! the encoders of the server's frames.
 //!
 //! Choices where the RFC leaves room:
 //! - A length in a longer encoding than needed (7-bit lengths sent as
@@ -13,11 +13,12 @@
 //!   fragment that cannot be the start of valid UTF-8, not only at the end.
 //! - Close codes accepted from a client: 1000-1003, 1007-1014 (the codes
 //!   IANA registered that may be sent) and 3000-4999.
-//! - Binary messages are delivered like text; the caller decides (the chat
-//!   server may refuse them with [`code::UNSUPPORTED`]).
+//! - Binary messages are refused with [`code::UNSUPPORTED`] (the chat
+//!   speaks text).
 
 use super::base64;
 use super::sha1::Sha1;
+pub use super::ws_reader::{Event, Progress, Reader};
 
 /// The GUID that RFC 6455 (1.3) appends to the client's key.
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -126,11 +127,6 @@ pub enum Decoded {
     Error(u16),
 }
 
-/// The largest client control frame: 125 bytes of payload after the
-/// longest header (a length may come in the 64-bit form, which is
-/// accepted, so 10 bytes, and the 4-byte mask).
-pub const MAX_CONTROL_FRAME: usize = 139;
-
 /// Decodes the header of a client frame at the start of `buf`, checking
 /// what a header alone can break ([`code::PROTOCOL_ERROR`] for each):
 /// a reserved bit set (no extension is ever negotiated), a reserved
@@ -164,280 +160,6 @@ pub fn decode_header(buf: &[u8]) -> Decoded {
     match buf.get(at..at + 4).and_then(|b| b.try_into().ok()) {
         Some(mask) => Decoded::Frame(Header { fin, opcode, mask, len, header_len: at + 4 }),
         None => Decoded::NeedMore,
-    }
-}
-
-/// A whole message from the client. Its bytes live in the buffer given to
-/// [`Assembler::next`] until the next call.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Message<'a> {
-    /// A text message, its fragments joined; valid UTF-8.
-    Text(&'a [u8]),
-    /// A binary message, its fragments joined.
-    Binary(&'a [u8]),
-    /// A ping: answer with a pong of the same payload ([`encode_pong`]).
-    Ping(&'a [u8]),
-    /// A pong (unsolicited ones are allowed); nothing to do.
-    Pong(&'a [u8]),
-    /// The client closes: answer with a close frame ([`encode_close`],
-    /// echoing `code` is usual) and close the connection. `code` is
-    /// [`code::NO_STATUS`] when the frame had none; `reason` is UTF-8.
-    Close {
-        /// The close code.
-        code: u16,
-        /// The reason, perhaps empty.
-        reason: &'a [u8],
-    },
-}
-
-/// The data message being assembled.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Idle,
-    Text,
-    Binary,
-}
-
-/// What the last message returned borrows, freed at the next call.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Release {
-    Nothing,
-    /// A control frame of this many bytes (at most 139), at the start of
-    /// the unread ones.
-    Frame(u8),
-    /// The data message at the start of the buffer.
-    Message,
-}
-
-/// The WebSocket reading state of one connection, over a buffer the caller
-/// owns and passes to every call (always the same one). Receive into
-/// [`space`](Self::space), report it with [`filled`](Self::filled) (or
-/// copy bytes in with [`push`](Self::push)), then call
-/// [`next`](Self::next) until it returns `Ok(None)`. Frames may arrive
-/// split anywhere, several in one read, control frames between
-/// fragments; the result is the same.
-///
-/// Layout of the buffer: the data message assembled so far (unmasked) at
-/// the start, then unread raw bytes. Fragments are unmasked while being
-/// moved down onto the message; a control frame is unmasked where it
-/// lies. A frame is processed once it is whole in the buffer, so with a
-/// buffer of [`buffer_len`](Self::buffer_len)`(max)` bytes every
-/// acceptable stream goes through; a smaller buffer fails a frame it
-/// cannot hold with [`code::TOO_BIG`].
-///
-/// After an error, every call returns it again; after a close message,
-/// nothing more is read.
-pub struct Assembler {
-    /// Bytes `..msg` of the buffer: the data message so far.
-    msg: usize,
-    /// Unread raw bytes: `start..end` (`msg <= start <= end`).
-    start: usize,
-    end: usize,
-    /// Bytes `..checked` of a text message are valid UTF-8 (a boundary).
-    checked: usize,
-    kind: Kind,
-    release: Release,
-    /// The close code of a failure, 0 while none.
-    failed: u16,
-    closed: bool,
-}
-
-impl Default for Assembler {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Assembler {
-    /// A connection that has received nothing.
-    pub const fn new() -> Self {
-        Assembler {
-            msg: 0,
-            start: 0,
-            end: 0,
-            checked: 0,
-            kind: Kind::Idle,
-            release: Release::Nothing,
-            failed: 0,
-            closed: false,
-        }
-    }
-
-    /// The buffer size that takes messages of up to `max` bytes whatever
-    /// the framing: `max` plus one control frame (which may come between
-    /// two fragments) and its header.
-    pub const fn buffer_len(max: usize) -> usize {
-        max.saturating_add(MAX_CONTROL_FRAME)
-    }
-
-    /// Frees what the last message borrowed.
-    fn release(&mut self) {
-        match core::mem::replace(&mut self.release, Release::Nothing) {
-            Release::Nothing => {}
-            Release::Frame(n) => {
-                self.start = self.start.saturating_add(usize::from(n)).min(self.end)
-            }
-            Release::Message => (self.msg, self.checked) = (0, 0),
-        }
-    }
-
-    /// Makes the indices consistent with `buf` whatever the caller did.
-    fn clamp(&mut self, len: usize) {
-        self.end = self.end.min(len);
-        self.start = self.start.min(self.end);
-        self.msg = self.msg.min(self.start);
-        self.checked = self.checked.min(self.msg);
-    }
-
-    /// The free space at the end of `buf` to receive into (the unread
-    /// bytes are moved down first).
-    pub fn space<'b>(&mut self, buf: &'b mut [u8]) -> &'b mut [u8] {
-        self.release();
-        self.clamp(buf.len());
-        if self.start > self.msg {
-            // Down, a byte at a time: `copy_within` keeps a panic path.
-            for i in 0..self.end - self.start {
-                if let Some(&b) = buf.get(self.start + i) {
-                    if let Some(d) = buf.get_mut(self.msg + i) {
-                        *d = b;
-                    }
-                }
-            }
-            self.end -= self.start - self.msg;
-            self.start = self.msg;
-        }
-        buf.get_mut(self.end..).unwrap_or(&mut [])
-    }
-
-    /// `n` bytes were received into [`space`](Self::space).
-    pub fn filled(&mut self, n: usize) {
-        self.end = self.end.saturating_add(n);
-    }
-
-    /// Copies as much of `data` as fits into the buffer; the number of
-    /// bytes taken (0 when the buffer is full: call [`next`](Self::next)).
-    pub fn push(&mut self, buf: &mut [u8], data: &[u8]) -> usize {
-        let space = self.space(buf);
-        let n = space.len().min(data.len());
-        if let (Some(dst), Some(src)) = (space.get_mut(..n), data.get(..n)) {
-            dst.copy_from_slice(src);
-        }
-        self.filled(n);
-        n
-    }
-
-    /// Whether nothing is pending: no data message partly received, no
-    /// unread bytes.
-    pub fn is_idle(&self) -> bool {
-        self.kind == Kind::Idle && self.start == self.end
-    }
-
-    fn fail(&mut self, code: u16) -> Result<Option<Message<'static>>, u16> {
-        self.failed = code;
-        Err(code)
-    }
-
-    /// The next whole message, with data messages (all their fragments
-    /// together) of at most `max` bytes; `Ok(None)` until one is complete.
-    /// `Err(code)`: the connection fails; send a close frame with `code`
-    /// ([`code::PROTOCOL_ERROR`], [`code::TOO_BIG`],
-    /// [`code::INVALID_DATA`]) and close it. Pass the same `max` each time.
-    pub fn next<'b>(&mut self, buf: &'b mut [u8], max: usize) -> Result<Option<Message<'b>>, u16> {
-        self.release();
-        if self.failed != 0 {
-            return Err(self.failed);
-        }
-        if self.closed {
-            return Ok(None);
-        }
-        self.clamp(buf.len());
-        loop {
-            // Room left for more input once the unread bytes are moved down.
-            let room = buf.len() - self.msg - (self.end - self.start);
-            let raw = buf.get(self.start..self.end).unwrap_or(&[]);
-            let h = match decode_header(raw) {
-                Decoded::NeedMore if room == 0 => return self.fail(code::TOO_BIG),
-                Decoded::NeedMore => return Ok(None),
-                Decoded::Error(c) => return self.fail(c),
-                Decoded::Frame(h) => h,
-            };
-            let kind = match (h.opcode, self.kind) {
-                (Opcode::Continuation, Kind::Idle) => return self.fail(code::PROTOCOL_ERROR),
-                (Opcode::Text | Opcode::Binary, Kind::Text | Kind::Binary) => {
-                    return self.fail(code::PROTOCOL_ERROR);
-                }
-                (Opcode::Text, _) => Kind::Text,
-                (Opcode::Binary, _) => Kind::Binary,
-                (_, kind) => kind,
-            };
-            let msg = self.msg as u64;
-            if !h.opcode.is_control() && msg.saturating_add(h.len) > max as u64 {
-                return self.fail(code::TOO_BIG);
-            }
-            let total = (h.header_len as u64).saturating_add(h.len);
-            if msg.saturating_add(total) > buf.len() as u64 {
-                return self.fail(code::TOO_BIG);
-            }
-            // Below buf.len() now, so these fit in usize.
-            let (total, len) = (total as usize, h.len as usize);
-            if self.end - self.start < total {
-                return Ok(None);
-            }
-            let payload = self.start + h.header_len;
-            let frame_end = self.start + total;
-            if h.opcode.is_control() {
-                let p = buf.get_mut(payload..frame_end).unwrap_or(&mut []);
-                unmask(p, h.mask, 0);
-                self.release = Release::Frame(u8::try_from(total).unwrap_or(u8::MAX));
-                let p: &'b [u8] = p;
-                return match h.opcode {
-                    Opcode::Ping => Ok(Some(Message::Ping(p))),
-                    Opcode::Pong => Ok(Some(Message::Pong(p))),
-                    _ => match close_payload(p) {
-                        Ok((code, reason)) => {
-                            self.closed = true;
-                            Ok(Some(Message::Close { code, reason }))
-                        }
-                        Err(c) => self.fail(c),
-                    },
-                };
-            }
-            // A data frame: unmask it onto the end of the message. The
-            // copy goes down (msg <= start < payload), so in order is safe.
-            for i in 0..len {
-                let Some(&b) = buf.get(payload + i) else { break };
-                if let Some(d) = buf.get_mut(self.msg + i) {
-                    *d = b ^ h.mask[i & 3];
-                }
-            }
-            (self.msg, self.start, self.kind) = (self.msg + len, frame_end, kind);
-            if kind == Kind::Text {
-                let part = buf.get(self.checked..self.msg).unwrap_or(&[]);
-                match core::str::from_utf8(part) {
-                    Ok(_) => self.checked = self.msg,
-                    Err(e) if e.error_len().is_none() && !h.fin => self.checked += e.valid_up_to(),
-                    Err(_) => return self.fail(code::INVALID_DATA),
-                }
-            }
-            if h.fin {
-                self.kind = Kind::Idle;
-                self.release = Release::Message;
-                let m = buf.get(..self.msg).unwrap_or(&[]);
-                return Ok(Some(if kind == Kind::Text {
-                    Message::Text(m)
-                } else {
-                    Message::Binary(m)
-                }));
-            }
-        }
-    }
-}
-
-/// XORs `data` with `mask`, the first byte being at `offset` of the
-/// payload.
-pub fn unmask(data: &mut [u8], mask: [u8; 4], offset: usize) {
-    for (i, b) in data.iter_mut().enumerate() {
-        *b ^= mask[i.wrapping_add(offset) & 3];
     }
 }
 
@@ -511,7 +233,7 @@ pub fn encode_frame(opcode: Opcode, payload: &[u8], out: &mut [u8]) -> usize {
 }
 
 /// Writes the pong answering a ping with `payload` (at most 125 bytes, as
-/// [`Assembler`] guarantees; longer is cut); its length, or 0 if `out` is
+/// [`Reader`] keeps; longer is cut); its length, or 0 if `out` is
 /// shorter than the frame.
 pub fn encode_pong(payload: &[u8], out: &mut [u8]) -> usize {
     encode_frame(Opcode::Pong, payload.get(..125).unwrap_or(payload), out)
