@@ -142,6 +142,7 @@ FRAMES = {
     "rfc_pong": bytes([0x8A, 0x85, 0x37, 0xFA, 0x21, 0x3D, 0x7F, 0x9F, 0x4D, 0x51, 0x58]),
     "text_lines": frame(FIN | TEXT, b"/nick phone") + frame(FIN | TEXT, b"hello from a phone")
     + frame(FIN | TEXT, "κόσμε €".encode()),
+    # Binary messages are refused (1003) once their header is whole.
     "binary": frame(FIN | BINARY, bytes(range(40))),
     "fragmented": frame(TEXT, b"Hel") + frame(CONT, b"l") + frame(FIN | CONT, b"o"),
     "fragmented_binary": frame(BINARY, b"\x00\xff") + frame(FIN | CONT, b"\x01"),
@@ -156,9 +157,10 @@ FRAMES = {
     "len16": frame(FIN | TEXT, b"x" * 150),
     "len16_short": frame(FIN | TEXT, b"short", length=16),
     "len64_short": frame(FIN | TEXT, b"short", length=64),
-    "len64_big": frame(FIN | BINARY, b"b" * 300, length=64),
-    "all_kinds": frame(FIN | TEXT, b"a") + frame(FIN | BINARY, b"b") + frame(FIN | PING, b"c")
-    + frame(FIN | PONG, b"d") + frame(TEXT, b"e") + frame(FIN | CONT, b"f") + close(1000, b"bye"),
+    "len64_big": frame(FIN | TEXT, b"b" * 300, length=64),
+    "all_kinds": frame(FIN | TEXT, b"a") + frame(FIN | PING, b"c") + frame(FIN | PONG, b"d")
+    + frame(TEXT, b"e") + frame(FIN | PING, b"") + frame(FIN | CONT, b"f") + close(1000, b"bye"),
+    "utf8_bad_in_first_fragment": frame(TEXT, b"ok \xc0\xaf") + frame(FIN | CONT, b"never"),
     # Protocol errors.
     "unmasked_text": frame(FIN | TEXT, b"Hello", masked=False),
     "unmasked_close": frame(FIN | CLOSE, b"\x03\xe8", masked=False),

@@ -1,23 +1,22 @@
 //! Fuzz target `ws_frame`: the chat's WebSocket reader
-//! (`progs::web::ws::Assembler`). The first input byte picks the message
-//! limit, the next three pick where the stream is cut, the rest is what
-//! the client sent. Checked: no panic; the stream fed whole, cut at those
-//! points, and (when short) byte by byte gives the same messages and
-//! error; a plain decoder over the whole stream, written here with `std`,
-//! agrees; a buffer smaller than `buffer_len(max)` gives the same until
-//! it fails with 1009; and the server's frames of what came back decode
-//! to the same payloads.
+//! (`progs::web::ws::Reader`). The first input byte picks the message
+//! limit and the output buffer's size, the next three pick where the
+//! stream is cut, the rest is what the client sent. Checked: no panic; no
+//! call that takes nothing, writes nothing and reports nothing while input
+//! is left; the stream fed whole, cut at those points, byte by byte (when
+//! short) and into a tiny output buffer gives the same messages and error;
+//! a plain decoder over the whole stream, written here with `std`, agrees;
+//! the server's frames of what came back decode to the same payloads.
 
-use progs::web::ws::{self, Assembler, Message, Opcode, code};
+use progs::web::ws::{self, Event, Opcode, Reader, code};
 
-/// A message or the failure, owned.
+/// What the reader reported, owned.
 #[derive(Debug, PartialEq, Eq, Clone)]
 enum Ev {
     Text(Vec<u8>),
-    Binary(Vec<u8>),
     Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(u16, Vec<u8>),
+    Pong,
+    Close(u16),
     Fail(u16),
 }
 
@@ -26,8 +25,7 @@ pub fn run(data: &[u8]) {
     let Some((&m, rest)) = data.split_first() else { return };
     let max = usize::from(m) % 160;
     let (cuts, stream) = rest.split_at(rest.len().min(3));
-    let cap = Assembler::buffer_len(max);
-    let whole = feed(&[stream], max, cap);
+    let whole = feed(&[stream], max, 4096);
     let mut pieces: Vec<&[u8]> = Vec::new();
     let mut at = 0;
     for &c in cuts {
@@ -36,81 +34,70 @@ pub fn run(data: &[u8]) {
         at = next;
     }
     pieces.push(&stream[at..]);
-    assert_eq!(feed(&pieces, max, cap), whole, "cut at {cuts:?}");
+    assert_eq!(feed(&pieces, max, 4096), whole, "cut at {cuts:?}");
     if stream.len() <= 300 {
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
-        assert_eq!(feed(&bytes, max, cap), whole, "byte by byte");
+        assert_eq!(feed(&bytes, max, 4096), whole, "byte by byte");
     }
+    let small = 1 + usize::from(m) % 7;
+    assert_eq!(feed(&pieces, max, small), whole, "a {small}-byte output");
     assert_eq!(reference(stream, max), whole, "the model disagrees");
-    let small = feed(&pieces, max, usize::from(m) % 64);
-    let same = small.iter().zip(&whole).take_while(|(a, b)| a == b).count();
-    assert!(
-        same == small.len()
-            || (same + 1 == small.len() && small.last() == Some(&Ev::Fail(code::TOO_BIG))),
-        "a small buffer differs: {small:?} vs {whole:?}"
-    );
     for ev in &whole {
         echo(ev);
     }
 }
 
-/// What a server does: receive into the free space, take every message.
+/// What a server does: read each piece as it comes, into an output
+/// buffer of `cap` bytes emptied after each call.
 fn feed(chunks: &[&[u8]], max: usize, cap: usize) -> Vec<Ev> {
-    let mut buf = vec![0u8; cap];
-    let mut a = Assembler::new();
-    let mut out = Vec::new();
+    let mut r = Reader::new();
+    let mut out = vec![0u8; cap];
+    let (mut evs, mut text) = (Vec::new(), Vec::new());
     for chunk in chunks {
         let mut rest = *chunk;
         loop {
-            let n = a.push(&mut buf, rest);
-            rest = &rest[n..];
-            loop {
-                match a.next(&mut buf, max) {
-                    Ok(None) => break,
-                    Ok(Some(msg)) => {
-                        let close = matches!(msg, Message::Close { .. });
-                        out.push(owned(msg));
-                        if close {
-                            // The server answers and closes: nothing more is read.
-                            return out;
-                        }
-                    }
-                    Err(c) => {
-                        out.push(Ev::Fail(c));
-                        assert_eq!(a.next(&mut buf, max), Err(c));
-                        return out;
-                    }
+            let p = match r.read(rest, &mut out, max) {
+                Ok(p) => p,
+                Err(c) => {
+                    evs.push(Ev::Fail(c));
+                    assert_eq!(r.read(b"\x81\x80", &mut out, max), Err(c), "errors stick");
+                    return evs;
+                }
+            };
+            assert!(p.used <= rest.len() && p.wrote <= cap);
+            rest = &rest[p.used..];
+            text.extend_from_slice(&out[..p.wrote]);
+            assert!(text.len() <= max, "a message over the limit");
+            match p.event {
+                Event::More if rest.is_empty() => break,
+                Event::More => assert!(p.used > 0 || p.wrote > 0, "stuck"),
+                Event::End => {
+                    assert!(std::str::from_utf8(&text).is_ok() && !r.in_message());
+                    evs.push(Ev::Text(std::mem::take(&mut text)));
+                }
+                Event::Ping => evs.push(Ev::Ping(r.ping().expect("a ping to answer").to_vec())),
+                Event::Pong => evs.push(Ev::Pong),
+                Event::Close(c) => {
+                    evs.push(Ev::Close(c));
+                    // The server answers and closes: nothing more is read.
+                    assert_eq!(r.read(rest, &mut out, max).map(|p| p.used), Ok(0));
+                    return evs;
                 }
             }
-            if rest.is_empty() {
-                break;
-            }
-            // No progress and no room would be a connection stuck forever.
-            assert!(!a.space(&mut buf).is_empty(), "stuck with a full buffer");
+            assert!(text.is_empty() || r.in_message(), "text outside a message");
         }
     }
-    out
+    evs
 }
 
-fn owned(m: Message<'_>) -> Ev {
-    match m {
-        Message::Text(t) => {
-            assert!(std::str::from_utf8(t).is_ok());
-            Ev::Text(t.to_vec())
-        }
-        Message::Binary(b) => Ev::Binary(b.to_vec()),
-        Message::Ping(p) => Ev::Ping(p.to_vec()),
-        Message::Pong(p) => Ev::Pong(p.to_vec()),
-        Message::Close { code, reason } => Ev::Close(code, reason.to_vec()),
-    }
-}
-
-/// RFC 6455 5.2 for a whole stream of client frames, plainly.
+/// RFC 6455 5.2 for a whole stream of client frames, plainly, with the
+/// reader's choices: text only (binary fails with 1003 once its header
+/// is whole), text checked as UTF-8 as far as it has arrived.
 fn reference(s: &[u8], max: usize) -> Vec<Ev> {
     let mut out = Vec::new();
     let mut pos = 0;
-    // The data message in progress: text?, bytes so far.
-    let mut msg: Option<(bool, Vec<u8>)> = None;
+    // The text message in progress.
+    let mut msg: Option<Vec<u8>> = None;
     loop {
         let rest = &s[pos..];
         if rest.len() < 2 {
@@ -139,7 +126,8 @@ fn reference(s: &[u8], max: usize) -> Vec<Ev> {
         let mask = &rest[at..at + 4];
         let fail = match (op, &msg) {
             (0, None) | (1 | 2, Some(_)) => Some(code::PROTOCOL_ERROR),
-            (0..=2, m) if m.as_ref().map_or(0, |m| m.1.len()) as u64 + len > max as u64 => {
+            (2, None) => Some(code::UNSUPPORTED),
+            (0 | 1, m) if m.as_ref().map_or(0, Vec::len) as u64 + len > max as u64 => {
                 Some(code::TOO_BIG)
             }
             _ => None,
@@ -149,54 +137,54 @@ fn reference(s: &[u8], max: usize) -> Vec<Ev> {
             return out;
         }
         let len = len as usize;
-        if rest.len() - at - 4 < len {
-            return out;
-        }
+        let have = len.min(rest.len() - at - 4);
         let payload: Vec<u8> =
-            rest[at + 4..at + 4 + len].iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect();
-        pos += at + 4 + len;
-        match op {
-            9 => out.push(Ev::Ping(payload)),
-            10 => out.push(Ev::Pong(payload)),
-            8 => {
-                out.push(match payload.len() {
-                    0 => Ev::Close(1005, payload),
-                    1 => Ev::Fail(code::PROTOCOL_ERROR),
-                    _ => {
-                        let c = u16::from_be_bytes([payload[0], payload[1]]);
-                        let valid = (1000..=1003).contains(&c)
-                            || (1007..=1014).contains(&c)
-                            || (3000..5000).contains(&c);
-                        if !valid {
-                            Ev::Fail(code::PROTOCOL_ERROR)
-                        } else if std::str::from_utf8(&payload[2..]).is_err() {
-                            Ev::Fail(code::INVALID_DATA)
-                        } else {
-                            Ev::Close(c, payload[2..].to_vec())
-                        }
-                    }
-                });
+            rest[at + 4..at + 4 + have].iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect();
+        if !control {
+            let mut bytes = msg.take().unwrap_or_default();
+            bytes.extend_from_slice(&payload);
+            if let Err(e) = std::str::from_utf8(&bytes) {
+                // Invalid already, or (at the message's end) cut short.
+                if e.error_len().is_some() || (fin && have == len) {
+                    out.push(Ev::Fail(code::INVALID_DATA));
+                    return out;
+                }
+            }
+            if have < len {
                 return out;
             }
-            _ => {
-                let (text, mut bytes) = msg.take().unwrap_or((op == 1, Vec::new()));
-                bytes.extend_from_slice(&payload);
-                if text {
-                    // Invalid already, or (at the end) cut short.
-                    if let Err(e) = std::str::from_utf8(&bytes) {
-                        if e.error_len().is_some() || fin {
-                            out.push(Ev::Fail(code::INVALID_DATA));
-                            return out;
-                        }
+            if fin {
+                out.push(Ev::Text(bytes));
+            } else {
+                msg = Some(bytes);
+            }
+        } else if have < len {
+            return out;
+        } else if op == 9 {
+            out.push(Ev::Ping(payload));
+        } else if op == 10 {
+            out.push(Ev::Pong);
+        } else {
+            out.push(match payload.len() {
+                0 => Ev::Close(code::NO_STATUS),
+                1 => Ev::Fail(code::PROTOCOL_ERROR),
+                _ => {
+                    let c = u16::from_be_bytes([payload[0], payload[1]]);
+                    let valid = (1000..=1003).contains(&c)
+                        || (1007..=1014).contains(&c)
+                        || (3000..5000).contains(&c);
+                    if !valid {
+                        Ev::Fail(code::PROTOCOL_ERROR)
+                    } else if std::str::from_utf8(&payload[2..]).is_err() {
+                        Ev::Fail(code::INVALID_DATA)
+                    } else {
+                        Ev::Close(c)
                     }
                 }
-                if fin {
-                    out.push(if text { Ev::Text(bytes) } else { Ev::Binary(bytes) });
-                } else {
-                    msg = Some((text, bytes));
-                }
-            }
+            });
+            return out;
         }
+        pos += at + 4 + len;
     }
 }
 
@@ -207,10 +195,9 @@ fn echo(ev: &Ev) {
     let (n, op, payload) = match ev {
         Ev::Ping(p) => (ws::encode_pong(p, &mut out), Opcode::Pong, p.clone()),
         Ev::Text(t) => (ws::encode_frame(Opcode::Text, t, &mut out), Opcode::Text, t.clone()),
-        Ev::Close(c, r) => {
-            let p =
-                if *c == code::NO_STATUS { Vec::new() } else { [&c.to_be_bytes()[..], r].concat() };
-            (ws::encode_close(*c, r, &mut out), Opcode::Close, p)
+        Ev::Close(c) => {
+            let p = if *c == code::NO_STATUS { Vec::new() } else { c.to_be_bytes().to_vec() };
+            (ws::encode_close(*c, b"", &mut out), Opcode::Close, p)
         }
         _ => return,
     };
