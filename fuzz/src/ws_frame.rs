@@ -10,9 +10,10 @@
 
 use progs::web::ws::{self, Event, Opcode, Reader, code};
 
-/// What the reader reported, owned.
+/// What the reader reported, owned (programs/tests/web.rs uses this
+/// module's `feed` and `reference` too).
 #[derive(Debug, PartialEq, Eq, Clone)]
-enum Ev {
+pub enum Ev {
     Text(Vec<u8>),
     Ping(Vec<u8>),
     Pong,
@@ -49,7 +50,7 @@ pub fn run(data: &[u8]) {
 
 /// What a server does: read each piece as it comes, into an output
 /// buffer of `cap` bytes emptied after each call.
-fn feed(chunks: &[&[u8]], max: usize, cap: usize) -> Vec<Ev> {
+pub fn feed(chunks: &[&[u8]], max: usize, cap: usize) -> Vec<Ev> {
     let mut r = Reader::new();
     let mut out = vec![0u8; cap];
     let (mut evs, mut text) = (Vec::new(), Vec::new());
@@ -93,7 +94,7 @@ fn feed(chunks: &[&[u8]], max: usize, cap: usize) -> Vec<Ev> {
 /// RFC 6455 5.2 for a whole stream of client frames, plainly, with the
 /// reader's choices: text only (binary fails with 1003 once its header
 /// is whole), text checked as UTF-8 as far as it has arrived.
-fn reference(s: &[u8], max: usize) -> Vec<Ev> {
+pub fn reference(s: &[u8], max: usize) -> Vec<Ev> {
     let mut out = Vec::new();
     let mut pos = 0;
     // The text message in progress.
