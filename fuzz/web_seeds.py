@@ -5,10 +5,20 @@ Both targets read: one byte choosing the limit (http_head: head limit
 4 * b + 1; ws_frame: message limit b % 160), three bytes choosing cut
 points, then the stream (fuzz/src/http_head.rs, fuzz/src/ws_frame.rs).
 
-The curl heads were captured from curl 7.88.1 with a socket listener; the
-browser heads are written in the order and form Chromium, Firefox and
-Safari send them over plain http (no Sec-Fetch-* headers: those go to
-secure origins only). Run `python3 fuzz/web_seeds.py` after changing them.
+http_head seeds, and where they come from:
+- chromium_<version>_{get,ws} and firefox_<version>_{get,ws}, with
+  _lan_ variants: captured from Debian's headless Chromium and Firefox ESR
+  by scripts/capture_heads.py (run by hand; see there). This script does
+  not write them and leaves them alone.
+- curl_get, curl_ws: captured from curl 7.88.1 with a socket listener
+  (curl_ws with -H for Connection, Upgrade and the Sec-WebSocket-*
+  headers), written below.
+- safari_ws_handwritten: hand-written in the order and form Safari sends
+  a WebSocket upgrade over plain http, since no Safari is available here
+  to capture one.
+- The rest are made by hand: edge cases and malformed heads.
+programs/tests/web.rs (real_request_heads) checks every captured head with
+the parser. Run `python3 fuzz/web_seeds.py` after changing this file.
 """
 
 import os
@@ -28,9 +38,6 @@ def crlf(lines):
     return "".join(l + "\r\n" for l in lines).encode() + b"\r\n"
 
 
-CHROME_UA = ("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 "
-             "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36")
-FIREFOX_UA = "Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0"
 SAFARI_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 "
              "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1")
 HOST = "192.168.1.1:8080"
@@ -42,31 +49,8 @@ HEADS = {
     "curl_ws": (b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:49667\r\nUser-Agent: curl/7.88.1\r\n"
                 b"Accept: */*\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                 b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"),
-    "chrome_get": crlf([
-        "GET / HTTP/1.1", "Host: " + HOST, "Connection: keep-alive", "Upgrade-Insecure-Requests: 1",
-        "User-Agent: " + CHROME_UA,
-        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
-        "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-        "Accept-Encoding: gzip, deflate", "Accept-Language: en-US,en;q=0.9"]),
-    "chrome_ws": crlf([
-        "GET /ws HTTP/1.1", "Host: " + HOST, "Connection: Upgrade", "Pragma: no-cache",
-        "Cache-Control: no-cache", "User-Agent: " + CHROME_UA, "Upgrade: websocket",
-        "Origin: http://" + HOST, "Sec-WebSocket-Version: 13", "Accept-Encoding: gzip, deflate",
-        "Accept-Language: en-US,en;q=0.9", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"]),
-    "firefox_get": crlf([
-        "GET / HTTP/1.1", "Host: router.lan:8080", "User-Agent: " + FIREFOX_UA,
-        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-        "Accept-Language: en-US,en;q=0.5", "Accept-Encoding: gzip, deflate",
-        "Connection: keep-alive", "Upgrade-Insecure-Requests: 1", "Priority: u=0, i"]),
-    "firefox_ws": crlf([
-        "GET /ws HTTP/1.1", "Host: router.lan:8080", "User-Agent: " + FIREFOX_UA, "Accept: */*",
-        "Accept-Language: en-US,en;q=0.5", "Accept-Encoding: gzip, deflate",
-        "Sec-WebSocket-Version: 13", "Origin: http://router.lan:8080",
-        "Sec-WebSocket-Extensions: permessage-deflate", "Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==",
-        "Connection: keep-alive, Upgrade", "Pragma: no-cache", "Cache-Control: no-cache",
-        "Upgrade: websocket"]),
-    "safari_ws": crlf([
+    # Hand-written: no Safari here to capture from.
+    "safari_ws_handwritten": crlf([
         "GET /ws HTTP/1.1", "Host: " + HOST, "Origin: http://" + HOST,
         "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==", "Connection: Upgrade", "Upgrade: websocket",
         "Sec-WebSocket-Version: 13", "Sec-WebSocket-Extensions: permessage-deflate",
@@ -102,11 +86,11 @@ HEADS = {
 for name, head in HEADS.items():
     # Limit 1021, cuts after 5, 5+40, 5+40+200 bytes.
     write("http_head", name, bytes([255, 5, 40, 200]) + head)
-# Over the limit: a 4*20+1 = 81-byte limit against a full browser head,
+# Over the limit: a 4*20+1 = 81-byte limit against a whole upgrade head,
 # and a head that never ends.
-write("http_head", "too_large_chrome", bytes([20, 10, 10, 10]) + HEADS["chrome_ws"])
+write("http_head", "too_large_curl_ws", bytes([20, 10, 10, 10]) + HEADS["curl_ws"])
 write("http_head", "too_large_endless", bytes([255, 1, 2, 3]) + b"GET / HTTP/1.1\r\nX: " + b"a" * 1100)
-write("http_head", "incomplete", bytes([255, 3, 3, 3]) + HEADS["chrome_get"][:-2])
+write("http_head", "incomplete", bytes([255, 3, 3, 3]) + HEADS["curl_get"][:-2])
 
 
 # ---------------------------------------------------------------- ws_frame

@@ -6,6 +6,12 @@
 //! bytes arrived); the result equals a plain reference model written here
 //! with `std`; and the handshake checks and response writers take any
 //! head without panic.
+//!
+//! Seeds (`fuzz/corpus/http_head/`): `chromium_*` and `firefox_*` are
+//! heads captured from headless Chromium and Firefox ESR by
+//! `scripts/capture_heads.py`; `curl_*` were captured from curl; the rest,
+//! `safari_ws_handwritten` among them (no Safari here), are written by hand
+//! in `fuzz/web_seeds.py`.
 
 use progs::web::http::{self, Head, HttpError};
 use progs::web::ws;

@@ -410,6 +410,9 @@ fn per_client_state_is_small() {
 const CURL_GET: &[u8] =
     b"GET / HTTP/1.1\r\nHost: 127.0.0.1:38129\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
 
+// CHROME_WS and FIREFOX_WS are hand-written, in the form those browsers
+// send over plain http to a LAN address and to a name; the heads captured
+// from real browsers are checked by `real_request_heads`.
 const CHROME_WS: &[u8] = b"GET /ws HTTP/1.1\r\n\
 Host: 192.168.1.1:8080\r\n\
 Connection: Upgrade\r\n\
@@ -444,7 +447,7 @@ fn head(buf: &[u8]) -> Head<'_> {
 }
 
 #[test]
-fn real_request_heads() {
+fn sample_heads_and_named_hosts() {
     let h = head(CURL_GET);
     assert_eq!(
         (h.method, h.path, h.minor, h.host),
@@ -476,6 +479,83 @@ fn real_request_heads() {
         http::upgrade_check(&h, &[b"Router.LAN"], &[]),
         Ok(&b"x3JJHMbDL1EzLkh9GBhXDw=="[..])
     );
+}
+
+/// The captured heads every corpus must have: who sent them, whether to
+/// the machine's LAN address (`_lan_`) rather than 127.0.0.1, and which
+/// request (`get`: GET /, `ws`: the /ws upgrade).
+const CAPTURED: [(&str, bool, &str); 10] = [
+    ("curl", false, "get"),
+    ("curl", false, "ws"),
+    ("chromium", false, "get"),
+    ("chromium", false, "ws"),
+    ("chromium", true, "get"),
+    ("chromium", true, "ws"),
+    ("firefox", false, "get"),
+    ("firefox", false, "ws"),
+    ("firefox", true, "get"),
+    ("firefox", true, "ws"),
+];
+
+/// Checks one captured head (`name`, a file of fuzz/corpus/http_head/).
+fn check_captured(name: &str, data: &[u8], from: &str, lan: bool, kind: &str) {
+    // The fuzz input: head limit 1021 and three cut points, then the head.
+    let (prefix, raw) = data.split_at(4);
+    assert_eq!(prefix, [255, 5, 40, 200], "{name}: fuzz prefix");
+    let h = http::parse(raw, 4096).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let h = h.unwrap_or_else(|| panic!("{name}: incomplete"));
+    assert_eq!(http::parse(raw, 1021), Ok(Some(h)), "{name}: over the seed's limit");
+    assert_eq!((h.method, h.minor, h.head_len), (&b"GET"[..], 1, raw.len()), "{name}");
+    let host = h.host.unwrap_or_else(|| panic!("{name}: no Host"));
+    assert_eq!(!host.starts_with(b"127.0.0.1:"), lan, "{name}: Host {host:?}");
+    if kind == "get" {
+        assert_eq!(h.path, b"/", "{name}");
+        assert!(!h.upgrade_websocket && !h.connection_upgrade, "{name}");
+        assert_eq!((h.ws_key, h.ws_version), (None, None), "{name}");
+        assert_eq!(http::upgrade_check(&h, &[], &[]), Err(400), "{name}");
+        return;
+    }
+    assert_eq!(h.path, b"/ws", "{name}");
+    assert!(h.upgrade_websocket && h.connection_upgrade, "{name}");
+    let key = h.ws_key.unwrap_or_else(|| panic!("{name}: no key"));
+    assert!(key.len() == 24 && base64::key_is_valid(key), "{name}: key {key:?}");
+    assert_eq!(h.ws_version, Some(&b"13"[..]), "{name}");
+    // A browser names the page's origin; curl, told no Origin, sends none.
+    let own = [&b"http://"[..], host].concat();
+    let origin = if from == "curl" { None } else { Some(&own[..]) };
+    assert_eq!(h.origin, origin, "{name}");
+    assert_eq!(http::upgrade_check(&h, &[], &[]), Ok(key), "{name}");
+}
+
+#[test]
+fn real_request_heads() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/http_head");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut seen = [0usize; CAPTURED.len()];
+    for name in &names {
+        let Some(from) = ["curl", "chromium", "firefox"]
+            .into_iter()
+            .find(|b| name.strip_prefix(b).is_some_and(|r| r.starts_with('_')))
+        else {
+            continue;
+        };
+        let lan = name.contains("_lan_");
+        let kind = ["get", "ws"]
+            .into_iter()
+            .find(|k| name.strip_suffix(k).is_some_and(|r| r.ends_with('_')))
+            .unwrap_or_else(|| panic!("{name}: neither _get nor _ws"));
+        let i = CAPTURED.iter().position(|&c| c == (from, lan, kind));
+        let i = i.unwrap_or_else(|| panic!("{name}: not a kind of CAPTURED"));
+        seen[i] += 1;
+        check_captured(name, &std::fs::read(dir.join(name)).unwrap(), from, lan, kind);
+    }
+    for (c, n) in CAPTURED.iter().zip(seen) {
+        assert!(n > 0, "no captured head {c:?} in {}", dir.display());
+    }
 }
 
 #[test]

@@ -107,8 +107,8 @@ fn list_has(value: &[u8], token: &[u8]) -> bool {
     value.split(|&b| b == b',').any(|item| trim(item).eq_ignore_ascii_case(token))
 }
 
-/// The header fields [`parse`] looks at, lower case, in the order its
-/// `match` expects.
+/// The header fields [`parse`] looks at, lower case, in the order the
+/// `match` of [`field`] expects.
 const FIELDS: [&[u8]; 8] = [
     b"host",
     b"origin",
@@ -128,22 +128,13 @@ fn once<'a>(slot: &mut Option<&'a [u8]>, value: &'a [u8]) -> Result<(), HttpErro
     }
 }
 
-/// Parses the request head at the start of `buf`, at most `max` bytes
-/// long. `Ok(None)`: incomplete, receive more (`buf` is shorter than
-/// `max`); [`HttpError::TooLarge`] once `max` bytes have no end of head.
-pub fn parse(buf: &[u8], max: usize) -> Result<Option<Head<'_>>, HttpError> {
-    let window = buf.get(..max).unwrap_or(buf);
-    let Some(head_len) = head_end(window) else {
-        return if buf.len() >= max { Err(HttpError::TooLarge) } else { Ok(None) };
-    };
-    let head = window.get(..head_len).unwrap_or(&[]);
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+/// The request line: method, target and minor version.
+fn request_line(line: &[u8]) -> Result<(&[u8], &[u8], u8), HttpError> {
     let bad = HttpError::BadRequest;
-    let request = lines.next().unwrap_or(&[]);
-    if request.contains(&b'\r') {
+    if line.contains(&b'\r') {
         return Err(bad);
     }
-    let mut parts = request.split(|&b| b == b' ');
+    let mut parts = line.split(|&b| b == b' ');
     let (Some(method), Some(path), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -160,6 +151,52 @@ pub fn parse(buf: &[u8], max: usize) -> Result<Option<Head<'_>>, HttpError> {
     {
         return Err(bad);
     }
+    Ok((method, path, minor))
+}
+
+/// A header line (without its line end): the field's name and its value
+/// without surrounding whitespace.
+fn header_line(line: &[u8]) -> Result<(&[u8], &[u8]), HttpError> {
+    let bad = HttpError::BadRequest;
+    let colon = line.iter().position(|&b| b == b':').ok_or(bad)?;
+    let (name, value) = line.split_at_checked(colon).ok_or(bad)?;
+    let value = trim(value.get(1..).unwrap_or(&[]));
+    // obs-fold starts with whitespace, which is no tchar either.
+    if !is_token(name) || !value.iter().all(|&b| b == b'\t' || b >= b' ' && b != 0x7F) {
+        return Err(bad);
+    }
+    Ok((name, value))
+}
+
+/// Notes the header field `name: value` in `h`: the [`FIELDS`] it looks
+/// at; a repeated single field, or a body, is an error.
+fn field<'a>(h: &mut Head<'a>, name: &[u8], value: &'a [u8]) -> Result<(), HttpError> {
+    let bad = HttpError::BadRequest;
+    match FIELDS.iter().position(|f| name.eq_ignore_ascii_case(f)) {
+        Some(0) => once(&mut h.host, value)?,
+        Some(1) => once(&mut h.origin, value)?,
+        Some(2) => h.upgrade_websocket |= list_has(value, b"websocket"),
+        Some(3) => h.connection_upgrade |= list_has(value, b"upgrade"),
+        Some(4) => once(&mut h.ws_key, value)?,
+        Some(5) => once(&mut h.ws_version, value)?,
+        Some(6) => return Err(bad),
+        Some(_) if value != b"0" => return Err(bad),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Parses the request head at the start of `buf`, at most `max` bytes
+/// long. `Ok(None)`: incomplete, receive more (`buf` is shorter than
+/// `max`); [`HttpError::TooLarge`] once `max` bytes have no end of head.
+pub fn parse(buf: &[u8], max: usize) -> Result<Option<Head<'_>>, HttpError> {
+    let window = buf.get(..max).unwrap_or(buf);
+    let Some(head_len) = head_end(window) else {
+        return if buf.len() >= max { Err(HttpError::TooLarge) } else { Ok(None) };
+    };
+    let head = window.get(..head_len).unwrap_or(&[]);
+    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let (method, path, minor) = request_line(lines.next().unwrap_or(&[]))?;
     let mut h = Head {
         method,
         path,
@@ -172,31 +209,12 @@ pub fn parse(buf: &[u8], max: usize) -> Result<Option<Head<'_>>, HttpError> {
         ws_version: None,
         head_len,
     };
-    for line in lines {
-        if line.is_empty() {
-            break;
-        }
-        let colon = line.iter().position(|&b| b == b':').ok_or(bad)?;
-        let (name, value) = line.split_at_checked(colon).ok_or(bad)?;
-        let value = trim(value.get(1..).unwrap_or(&[]));
-        // obs-fold starts with whitespace, which is no tchar either.
-        if !is_token(name) || !value.iter().all(|&b| b == b'\t' || b >= b' ' && b != 0x7F) {
-            return Err(bad);
-        }
-        match FIELDS.iter().position(|f| name.eq_ignore_ascii_case(f)) {
-            Some(0) => once(&mut h.host, value)?,
-            Some(1) => once(&mut h.origin, value)?,
-            Some(2) => h.upgrade_websocket |= list_has(value, b"websocket"),
-            Some(3) => h.connection_upgrade |= list_has(value, b"upgrade"),
-            Some(4) => once(&mut h.ws_key, value)?,
-            Some(5) => once(&mut h.ws_version, value)?,
-            Some(6) => return Err(bad),
-            Some(_) if value != b"0" => return Err(bad),
-            _ => {}
-        }
+    for line in lines.take_while(|l| !l.is_empty()) {
+        let (name, value) = header_line(line)?;
+        field(&mut h, name, value)?;
     }
     if minor == 1 && h.host.is_none() {
-        return Err(bad);
+        return Err(HttpError::BadRequest);
     }
     Ok(Some(h))
 }
