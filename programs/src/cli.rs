@@ -53,8 +53,8 @@ where
             f(Parsed::Arg(a))?;
             continue;
         }
-        let (name, inline) = match a.find('=') {
-            Some(i) => (&a[..i], Some(&a[i + 1..])),
+        let (name, inline) = match a.split_once('=') {
+            Some((name, v)) => (name, Some(v)),
             None => (a, None),
         };
         if flags.contains(&name) && inline.is_none() {
