@@ -411,11 +411,28 @@ pub fn shutdown(fd: i32, how: i32) -> Result<(), Errno> {
 
 /// `ioctl(SIOCOUTQ)`: bytes in the send queue that the peer has not
 /// acknowledged yet (sent or not).
+///
+/// Made with `syscall(SYS_ioctl, ...)`, not through the C library's
+/// `ioctl`: musl 1.2's `ioctl` carries a table and code to convert the
+/// structures of time64 requests (848 bytes in a static ARM binary),
+/// which this plain int request does not need.
 pub fn outq(fd: i32) -> Result<usize, Errno> {
     let mut n: libc::c_int = 0;
+    let ptr: *mut libc::c_int = &mut n;
     // SAFETY: SIOCOUTQ (TIOCOUTQ on Linux) writes one int through the
-    // pointer, which points at `n`, alive for the call.
-    cvt(unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) })?;
+    // pointer, which points at `n`, alive for the call. syscall() reads
+    // each argument as a long: all three are passed as longs.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_ioctl,
+            libc::c_long::from(fd),
+            libc::TIOCOUTQ as libc::c_ulong,
+            ptr as libc::c_long,
+        )
+    };
+    if ret < 0 {
+        return Err(super::errno());
+    }
     Ok(n.max(0) as usize)
 }
 
