@@ -167,20 +167,18 @@ fn web_name<'a>(names: &mut web::Names, o: &'a str, v: &'a str) -> Result<(), cl
     }
 }
 
-/// What the command line asks for when it asks for nothing.
-const DEFAULTS: Config = Config {
-    binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
-    backend: "epoll",
-    max_clients: 64,
-    max_line: MAX_LINE,
-    echo_self: false,
-    stall_s: 10,
-    hard_limit: LOG_BYTES as u64,
-    web: None,
-};
-
 fn run() -> i32 {
-    let mut cfg = DEFAULTS;
+    // What the command line asks for when it asks for nothing.
+    let mut cfg = Config {
+        binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
+        backend: "epoll",
+        max_clients: 64,
+        max_line: MAX_LINE,
+        echo_self: false,
+        stall_s: 10,
+        hard_limit: LOG_BYTES as u64,
+        web: None,
+    };
     let (Some(lp), Some(chat)) = (LOOP.take(), CHAT.take()) else { return 1 };
     if let Err(code) = parse_args(&mut cfg, chat) {
         return code;
