@@ -121,25 +121,41 @@ pub fn epoll_create() -> Result<i32, Errno> {
     }
 }
 
+/// `fcntl(2)` for a command that takes an int (or nothing) and returns
+/// one: F_GETFD, F_SETFD, F_GETFL, F_SETFL. A plain system call
+/// (`syscall(SYS_fcntl, ...)`): musl's `fcntl()` also carries what
+/// F_GETOWN, F_DUPFD_CLOEXEC on old kernels and the lock commands need
+/// (336 bytes in a static ARM binary).
+fn fcntl_int(fd: i32, cmd: i32, arg: i32) -> Result<i32, Errno> {
+    // SAFETY: the commands this is called with take an int or nothing
+    // (never a pointer); syscall() reads each argument as a long, so all
+    // are passed as longs.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fcntl,
+            libc::c_long::from(fd),
+            libc::c_long::from(cmd),
+            libc::c_long::from(arg),
+        )
+    };
+    if ret < 0 { Err(errno()) } else { Ok(ret as i32) }
+}
+
 /// Sets `FD_CLOEXEC` on `fd`.
 pub fn set_cloexec(fd: i32) -> Result<(), Errno> {
-    // SAFETY: F_GETFD/F_SETFD take and return plain integers.
-    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
-    // SAFETY: as above.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) }).map(drop)
+    let flags = fcntl_int(fd, libc::F_GETFD, 0)?;
+    fcntl_int(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC).map(drop)
 }
 
 /// Sets or clears `O_NONBLOCK` on `fd` (a file status flag: it is shared
 /// by every fd that refers to the same open file).
 pub fn set_nonblocking(fd: i32, on: bool) -> Result<(), Errno> {
-    // SAFETY: F_GETFL/F_SETFL take and return plain integers.
-    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let flags = fcntl_int(fd, libc::F_GETFL, 0)?;
     let new = if on { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
     if new == flags {
         return Ok(());
     }
-    // SAFETY: as above.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, new) }).map(drop)
+    fcntl_int(fd, libc::F_SETFL, new).map(drop)
 }
 
 /// `epoll_ctl(2)` with the given op, event bits and data.
