@@ -223,7 +223,10 @@ mod tests {
             assert_eq!(Some(e.name()), TEXT.split('\0').nth(2 * i));
             assert_eq!(Some(e.message()), TEXT.split('\0').nth(2 * i + 1));
         }
-        assert_eq!((Errno::EPERM.name(), Errno::EPERM.message()), ("EPERM", "operation not permitted"));
+        assert_eq!(
+            (Errno::EPERM.name(), Errno::EPERM.message()),
+            ("EPERM", "operation not permitted")
+        );
         assert_eq!(Errno::EINPROGRESS.name(), "EINPROGRESS");
         assert_eq!(Errno::ECONNREFUSED.message(), "connection refused");
         assert_eq!(Errno::EWOULDBLOCK.name(), "EAGAIN");
