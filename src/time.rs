@@ -40,11 +40,11 @@ pub fn wait_ms(d: Option<Duration>) -> i32 {
     }
 }
 
-/// One kernel wait's timeout as `select`'s timeval takes it: at most
-/// [`MAX_WAIT`], rounded up to a microsecond.
-pub fn wait_us(d: Duration) -> u64 {
+/// One kernel wait's timeout for the select backend: at most [`MAX_WAIT`]
+/// (1,789,569,000 µs, which a `u32` holds), rounded up to a microsecond.
+pub fn wait_us(d: Duration) -> u32 {
     let d = d.min(MAX_WAIT);
-    d.as_secs() * 1_000_000 + u64::from(d.subsec_nanos().div_ceil(1_000))
+    d.as_secs() as u32 * 1_000_000 + d.subsec_nanos().div_ceil(1_000)
 }
 
 #[cfg(test)]

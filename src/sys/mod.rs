@@ -63,36 +63,44 @@ pub fn monotonic_ns() -> u64 {
 }
 
 /// `select(2)` on read and write sets, with an optional timeout in
-/// microseconds (`None` blocks).
+/// microseconds (`None` blocks), made as `pselect(2)` with no signal mask
+/// (the same wait; its timeout, a timespec, is not written back, and the
+/// selector recomputes what is left anyway). musl's `select()` turns its
+/// timeval into a timespec with 64-bit divisions (a call into
+/// compiler_builtins on 32-bit targets); here a `u32` count of
+/// microseconds is split with 32-bit ones.
 pub fn select(
     nfds: i32,
     read: &mut FdSet,
     write: &mut FdSet,
-    timeout_us: Option<u64>,
+    timeout_us: Option<u32>,
 ) -> Result<usize, Errno> {
-    let mut tv = timeout_us.map(|us| {
-        // SAFETY: timeval is plain data; all-zero is a valid value (set
-        // field by field: it may have private padding, as timespec).
-        let mut tv: libc::timeval = unsafe { core::mem::zeroed() };
-        tv.tv_sec = (us / 1_000_000) as libc::time_t;
-        tv.tv_usec = (us % 1_000_000) as libc::suseconds_t;
-        tv
+    let ts = timeout_us.map(|us| {
+        // SAFETY: timespec is plain data; all-zero is a valid value (set
+        // field by field: with 64-bit time_t on 32-bit musl it has
+        // private padding).
+        let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
+        ts.tv_sec = (us / 1_000_000) as libc::time_t;
+        ts.tv_nsec = ((us % 1_000_000) * 1000) as _;
+        ts
     });
-    let tvp = match tv.as_mut() {
-        Some(tv) => tv as *mut libc::timeval,
-        None => core::ptr::null_mut(),
+    let tsp = match ts.as_ref() {
+        Some(ts) => ts as *const libc::timespec,
+        None => core::ptr::null(),
     };
     // SAFETY: FdSet is repr(C) with the size and alignment of libc::fd_set
     // (checked at compile time in fdset.rs); both sets are valid and
     // writable, and `nfds` never exceeds FD_SETSIZE because it is computed
-    // from the sets themselves. `tvp` is null or points at a live timeval.
+    // from the sets themselves. `tsp` is null or points at a live
+    // timespec; a null signal mask leaves the mask alone (plain select).
     let ret = unsafe {
-        libc::select(
+        libc::pselect(
             nfds.clamp(0, crate::fdset::FD_SETSIZE as i32),
             (read as *mut FdSet).cast::<libc::fd_set>(),
             (write as *mut FdSet).cast::<libc::fd_set>(),
             core::ptr::null_mut(),
-            tvp,
+            tsp,
+            core::ptr::null(),
         )
     };
     cvt(ret).map(|n| n as usize)
