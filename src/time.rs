@@ -32,11 +32,15 @@ pub fn ceil_ms(d: Duration) -> u64 {
 }
 
 /// One kernel wait's timeout as `poll`/`epoll_wait` take it: `None` (block)
-/// is -1, anything else at most [`MAX_WAIT`], rounded up to a millisecond.
+/// is -1, anything else at most [`MAX_WAIT`], rounded up to a millisecond
+/// (in `u32` arithmetic: at most 1,789 s, which cannot overflow it).
 pub fn wait_ms(d: Option<Duration>) -> i32 {
     match d {
         None => -1,
-        Some(d) => ceil_ms(d.min(MAX_WAIT)) as i32,
+        Some(d) => {
+            let d = d.min(MAX_WAIT);
+            (d.as_secs() as u32 * 1000 + d.subsec_nanos().div_ceil(1_000_000)) as i32
+        }
     }
 }
 
