@@ -173,7 +173,8 @@ use libc as sockopt;
 pub fn setsockopt_int(fd: i32, level: i32, name: i32, value: i32) -> Result<(), Errno> {
     let len = core::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: the pointer and length describe `value`, alive for the call.
-    cvt(unsafe { sockopt::setsockopt(fd, level, name, (&value as *const i32).cast(), len) }).map(drop)
+    cvt(unsafe { sockopt::setsockopt(fd, level, name, (&value as *const i32).cast(), len) })
+        .map(drop)
 }
 
 /// `getsockopt` of an `int` value.
@@ -181,7 +182,9 @@ pub fn getsockopt_int(fd: i32, level: i32, name: i32) -> Result<i32, Errno> {
     let mut value = 0i32;
     let mut len = core::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: the pointers describe `value` and `len`, alive for the call.
-    cvt(unsafe { sockopt::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) })?;
+    cvt(unsafe {
+        sockopt::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len)
+    })?;
     Ok(value)
 }
 
