@@ -195,6 +195,16 @@ pub fn log_parts(fd: i32, prog: &str, parts: &[&dyn Show]) -> bool {
     ok
 }
 
+/// Logs `PROG: E` on stderr (as [`log_err!`](crate::log_err)) and returns
+/// 1, the exit status of a program that cannot go on (the
+/// [`log_failure!`](crate::log_failure) macro). One call where each use of
+/// `log_err!` would build its own list of pieces.
+#[inline(never)]
+pub fn log_failure(prog: &str, e: &dyn Show) -> i32 {
+    log_parts(STDERR, prog, &[&prog, &": ", e, &"\n"]);
+    1
+}
+
 /// How many log lines (of [`log_parts`]) have been dropped since the start.
 pub fn dropped_log_lines() -> usize {
     DROPPED.load(Ordering::Relaxed)

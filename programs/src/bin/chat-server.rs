@@ -189,8 +189,7 @@ fn run() -> i32 {
     let listeners = match listen::bind_all(&cfg.binds, LISTEN_BACKLOG) {
         Ok(ls) => ls,
         Err(e) => {
-            log_err!("chat-server: ", e, "\n");
-            return 1;
+            return progs::log_failure!(e);
         }
     };
     if let Err(code) = bind_web(cfg.web, chat) {
@@ -208,8 +207,7 @@ fn run() -> i32 {
     let code = match lp.run(chat) {
         Ok(()) => 0,
         Err(e) => {
-            log_err!("chat-server: ", e, "\n");
-            1
+            progs::log_failure!(e)
         }
     };
     // Static storage is never dropped: a socket file is removed here.
@@ -234,8 +232,7 @@ fn watch(
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)))
         .and_then(|()| listen::watch_all(lp, &chat.web_listener, web::on_accept));
     if let Err(e) = setup {
-        log_err!("chat-server: ", e, "\n");
-        return Err(1);
+        return Err(progs::log_failure!(e));
     }
     listen::say_listening(listeners, lp.backend_name());
     for l in chat.web_listener.iter().flatten() {
@@ -252,10 +249,7 @@ fn bind_web(addr: Option<core::net::SocketAddr>, chat: &mut Chat) -> Result<(), 
             chat.web_listener = [Some(l)];
             Ok(())
         }
-        Err(e) => {
-            log_err!("chat-server: ", e, "\n");
-            Err(1)
-        }
+        Err(e) => Err(progs::log_failure!(e)),
     }
 }
 

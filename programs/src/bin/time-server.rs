@@ -9,7 +9,7 @@ use picosel::backend::AnyBackend;
 use picosel::{AnyEventLoop, Events, TimerId, Token};
 use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Pending, Stream};
 use progs::ring::ByteRing;
-use progs::{cli, log_err};
+use progs::cli;
 
 progs::entry!(server: run);
 
@@ -77,8 +77,7 @@ fn run() -> i32 {
     let listeners = match listen::bind_all(&binds, 128) {
         Ok(ls) => ls,
         Err(e) => {
-            log_err!("time-server: ", e, "\n");
-            return 1;
+            return progs::log_failure!(e);
         }
     };
     let mut lp = Loop::with_backend(backend);
@@ -88,16 +87,14 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)))
         .and_then(|()| lp.add_timer(every, Some(every), on_tick, Token(0)).map(drop));
     if let Err(e) = setup {
-        log_err!("time-server: ", e, "\n");
-        return 1;
+        return progs::log_failure!(e);
     }
     listen::say_listening(&listeners, lp.backend_name());
     let mut clock = Clock { listeners, clients: [const { None }; MAX_CLIENTS] };
     match lp.run(&mut clock) {
         Ok(()) => 0,
         Err(e) => {
-            log_err!("time-server: ", e, "\n");
-            1
+            progs::log_failure!(e)
         }
     }
 }
