@@ -7,9 +7,9 @@
 use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::{AnyEventLoop, Events, TimerId, Token};
+use progs::cli;
 use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Pending, Stream};
 use progs::ring::ByteRing;
-use progs::cli;
 
 progs::entry!(server: run);
 
