@@ -12,7 +12,11 @@ MUSL_DIR := $(CURDIR)/target/musl
 # (absent here). 4 KiB pages: no 64 KiB padding between the segments; every
 # 32-bit ARM and MIPS Linux uses 4 KiB pages (aarch64 kernels may use 16 or
 # 64 KiB, so aarch64 keeps the toolchain's default).
-ROUTER_RUSTFLAGS := -C target-feature=+crt-static -C link-self-contained=no
+# relocation-model=static: the binaries are static and not position
+# independent (ET_EXEC, loaded at a fixed address), so code reaches
+# functions and data directly instead of through the GOT (on MIPS each
+# call was a GOT load and a jalr through $t9: -8.4 KB for chat-server).
+ROUTER_RUSTFLAGS := -C target-feature=+crt-static -C link-self-contained=no -C relocation-model=static
 ROUTER_PAGE := -C link-arg=-Wl,-z,max-page-size=4096
 ROUTER_TIME64 := --cfg=libc_unstable_musl_v1_2
 # Code size, as the platforms build their own C: OpenWrt compiles every

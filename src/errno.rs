@@ -28,25 +28,86 @@ macro_rules! errnos {
                 #[doc = concat!("`", stringify!($name), "`: ", $msg, ".")]
                 pub const $name: Errno = Errno(libc::$name);
             )*
-
-            /// The symbolic name (`"EBADF"`), or `"E?"` for a number this
-            /// table does not know.
-            pub const fn name(self) -> &'static str {
-                match self.0 {
-                    $(libc::$name => stringify!($name),)*
-                    _ => "E?",
-                }
-            }
-
-            /// A short human-readable message (`"bad file descriptor"`).
-            pub const fn message(self) -> &'static str {
-                match self.0 {
-                    $(libc::$name => $msg,)*
-                    _ => "unknown error",
-                }
-            }
         }
+
+        /// The numbers the table knows, in its order (each below 256 on
+        /// every Linux architecture; checked below).
+        const NUMBERS: [u8; [$(libc::$name),*].len()] = [$(libc::$name as u8),*];
+        const _: () = {
+            $(assert!(libc::$name > 0 && libc::$name < 256, "errno numbers are stored as u8");)*
+        };
+
+        /// `NAME\0message\0` for each number of [`NUMBERS`], in the same
+        /// order: one string, where an array of `&str` pairs would cost
+        /// 16 bytes an entry on 32-bit targets (or a jump table per
+        /// function indexed by number).
+        const TEXT: &str = concat!($(stringify!($name), "\0", $msg, "\0",)*);
     };
+}
+
+/// Where `raw` is in [`NUMBERS`].
+const fn index(raw: i32) -> Option<usize> {
+    let mut rest: &[u8] = &NUMBERS;
+    let mut i = 0;
+    while let [n, tail @ ..] = rest {
+        if *n as i32 == raw {
+            return Some(i);
+        }
+        rest = tail;
+        i += 1;
+    }
+    None
+}
+
+/// The `k`-th NUL-terminated piece of [`TEXT`] (`2 * i`: the name of entry
+/// `i`, `2 * i + 1`: its message); `None` past the end.
+const fn piece(mut k: usize) -> Option<&'static str> {
+    let mut start: &[u8] = TEXT.as_bytes();
+    let mut rest = start;
+    let mut len = 0;
+    while let [b, tail @ ..] = rest {
+        rest = tail;
+        if *b != 0 {
+            len += 1;
+            continue;
+        }
+        if k == 0 {
+            return match start.split_at_checked(len) {
+                Some((p, _)) => match core::str::from_utf8(p) {
+                    Ok(s) => Some(s),
+                    Err(_) => None,
+                },
+                None => None,
+            };
+        }
+        (k, start, len) = (k - 1, rest, 0);
+    }
+    None
+}
+
+impl Errno {
+    /// The symbolic name (`"EBADF"`), or `"E?"` for a number this
+    /// table does not know.
+    pub const fn name(self) -> &'static str {
+        match index(self.0) {
+            Some(i) => match piece(2 * i) {
+                Some(s) => s,
+                None => "E?",
+            },
+            None => "E?",
+        }
+    }
+
+    /// A short human-readable message (`"bad file descriptor"`).
+    pub const fn message(self) -> &'static str {
+        match index(self.0) {
+            Some(i) => match piece(2 * i + 1) {
+                Some(s) => s,
+                None => "unknown error",
+            },
+            None => "unknown error",
+        }
+    }
 }
 
 errnos! {
@@ -147,5 +208,32 @@ impl core::error::Error for Errno {}
 impl From<Errno> for std::io::Error {
     fn from(e: Errno) -> Self {
         std::io::Error::from_raw_os_error(e.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_has_its_name_and_message() {
+        assert_eq!(NUMBERS.len() * 2, TEXT.split('\0').count() - 1);
+        for (i, &n) in NUMBERS.iter().enumerate() {
+            let e = Errno::from_raw_os_error(i32::from(n));
+            assert_eq!(Some(e.name()), TEXT.split('\0').nth(2 * i));
+            assert_eq!(Some(e.message()), TEXT.split('\0').nth(2 * i + 1));
+        }
+        assert_eq!(
+            (Errno::EPERM.name(), Errno::EPERM.message()),
+            ("EPERM", "operation not permitted")
+        );
+        assert_eq!(Errno::EINPROGRESS.name(), "EINPROGRESS");
+        assert_eq!(Errno::ECONNREFUSED.message(), "connection refused");
+        assert_eq!(Errno::EWOULDBLOCK.name(), "EAGAIN");
+        let unknown = Errno::from_raw_os_error(0);
+        assert_eq!((unknown.name(), unknown.message()), ("E?", "unknown error"));
+        let unknown = Errno::from_raw_os_error(-300);
+        assert_eq!((unknown.name(), unknown.message()), ("E?", "unknown error"));
+        const { assert!(matches!(Errno::EBADF.name().as_bytes(), b"EBADF")) };
     }
 }

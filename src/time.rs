@@ -32,19 +32,23 @@ pub fn ceil_ms(d: Duration) -> u64 {
 }
 
 /// One kernel wait's timeout as `poll`/`epoll_wait` take it: `None` (block)
-/// is -1, anything else at most [`MAX_WAIT`], rounded up to a millisecond.
+/// is -1, anything else at most [`MAX_WAIT`], rounded up to a millisecond
+/// (in `u32` arithmetic: at most 1,789 s, which cannot overflow it).
 pub fn wait_ms(d: Option<Duration>) -> i32 {
     match d {
         None => -1,
-        Some(d) => ceil_ms(d.min(MAX_WAIT)) as i32,
+        Some(d) => {
+            let d = d.min(MAX_WAIT);
+            (d.as_secs() as u32 * 1000 + d.subsec_nanos().div_ceil(1_000_000)) as i32
+        }
     }
 }
 
-/// One kernel wait's timeout as `select`'s timeval takes it: at most
-/// [`MAX_WAIT`], rounded up to a microsecond.
-pub fn wait_us(d: Duration) -> u64 {
+/// One kernel wait's timeout for the select backend: at most [`MAX_WAIT`]
+/// (1,789,569,000 µs, which a `u32` holds), rounded up to a microsecond.
+pub fn wait_us(d: Duration) -> u32 {
     let d = d.min(MAX_WAIT);
-    d.as_secs() * 1_000_000 + u64::from(d.subsec_nanos().div_ceil(1_000))
+    d.as_secs() as u32 * 1_000_000 + d.subsec_nanos().div_ceil(1_000)
 }
 
 #[cfg(test)]

@@ -53,8 +53,8 @@ where
             f(Parsed::Arg(a))?;
             continue;
         }
-        let (name, inline) = match a.find('=') {
-            Some(i) => (&a[..i], Some(&a[i + 1..])),
+        let (name, inline) = match a.split_once('=') {
+            Some((name, v)) => (name, Some(v)),
             None => (a, None),
         };
         if flags.contains(&name) && inline.is_none() {
@@ -134,10 +134,30 @@ pub fn backend_name<'a>(opt: &'a str, v: &'a str) -> Result<&'static str, CliErr
 
 /// Parses an integer within `lo..=hi`.
 pub fn number<'a>(opt: &'a str, v: &'a str, lo: u64, hi: u64) -> Result<u64, CliError<'a>> {
-    match v.parse::<u64>() {
-        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+    match decimal(v.as_bytes()) {
+        Some(n) if (lo..=hi).contains(&n) => Ok(n),
         _ => Err(CliError::BadValue(opt, v)),
     }
+}
+
+/// A decimal number as `u64::from_str` reads it (ASCII digits after an
+/// optional `+`), without core's parser for every radix and type: `None`
+/// when there are no digits, something else, or more than `u64::MAX`.
+///
+/// ```
+/// for s in ["0", "007", "+5", "18446744073709551615", "18446744073709551616", "", "+", "-1", "1a", " 1"] {
+///     assert_eq!(progs::cli::decimal(s.as_bytes()), s.parse::<u64>().ok(), "{s:?}");
+/// }
+/// ```
+pub fn decimal(s: &[u8]) -> Option<u64> {
+    let digits = s.strip_prefix(b"+").unwrap_or(s);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        let d = b.checked_sub(b'0').filter(|&d| d < 10)?;
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
 }
 
 /// Parses seconds with an optional fraction (`5`, `0.2`) into milliseconds,
@@ -151,8 +171,11 @@ pub fn seconds_ms<'a>(opt: &'a str, v: &'a str) -> Result<u64, CliError<'a>> {
     {
         return Err(bad);
     }
-    let w: u64 =
-        if whole.is_empty() { 0 } else { whole.parse().map_err(|_| CliError::BadValue(opt, v))? };
+    let w = if whole.is_empty() {
+        0
+    } else {
+        decimal(whole.as_bytes()).ok_or(CliError::BadValue(opt, v))?
+    };
     let mut ms = w.checked_mul(1000).ok_or(CliError::BadValue(opt, v))?;
     let mut scale = 100;
     for d in frac.bytes().take(3) {

@@ -137,6 +137,15 @@ macro_rules! err {
     };
 }
 
+/// Logs `PROG: E` on stderr, like `log_err!(PROG, ": ", e, "\n")`, and
+/// evaluates to 1, the exit status of a failure ([`os::log_failure`]).
+#[macro_export]
+macro_rules! log_failure {
+    ($e:expr) => {
+        $crate::os::log_failure($crate::prog_name!(), &$e)
+    };
+}
+
 /// A server's status line on stdout, from pieces as for [`out!`], written
 /// only if that can be done without waiting; otherwise dropped and counted
 /// ([`os::log_parts`]).

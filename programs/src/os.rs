@@ -195,6 +195,16 @@ pub fn log_parts(fd: i32, prog: &str, parts: &[&dyn Show]) -> bool {
     ok
 }
 
+/// Logs `PROG: E` on stderr (as [`log_err!`](crate::log_err)) and returns
+/// 1, the exit status of a program that cannot go on (the
+/// [`log_failure!`](crate::log_failure) macro). One call where each use of
+/// `log_err!` would build its own list of pieces.
+#[inline(never)]
+pub fn log_failure(prog: &str, e: &dyn Show) -> i32 {
+    log_parts(STDERR, prog, &[&prog, &": ", e, &"\n"]);
+    1
+}
+
 /// How many log lines (of [`log_parts`]) have been dropped since the start.
 pub fn dropped_log_lines() -> usize {
     DROPPED.load(Ordering::Relaxed)
@@ -264,34 +274,40 @@ pub fn local_time() -> Result<Tm, Errno> {
 }
 
 /// Writes `tm` in `asctime` form without the newline:
-/// `Sun Nov 22 13:27:00 2026`.
+/// `Sun Nov 22 13:27:00 2026` (as a piece: [`Tm`]'s [`Show`]).
 pub fn format_asctime<'a>(tm: &Tm, buf: &'a mut [u8]) -> &'a [u8] {
-    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let day = DAYS.get(tm.wday as usize).copied().unwrap_or("???");
-    let mon = MONTHS.get(tm.mon as usize).copied().unwrap_or("???");
-    let year = i64::from(tm.year) + 1900;
-    let field = |v: i32| u64::try_from(v).unwrap_or(0);
-    let (mday, hour, min, sec) = (field(tm.mday), field(tm.hour), field(tm.min), field(tm.sec));
-    crate::fmt::concat(
-        buf,
-        &[
-            &day,
-            &" ",
-            &mon,
-            &" ",
-            &Pad::space(mday, 2),
-            &" ",
-            &Pad::zero(hour, 2),
-            &":",
-            &Pad::zero(min, 2),
-            &":",
-            &Pad::zero(sec, 2),
-            &" ",
-            &year,
-        ],
-    )
+    crate::fmt::concat(buf, &[tm])
+}
+
+impl Show for Tm {
+    /// `asctime` form without the newline: `Sun Nov 22 13:27:00 2026`.
+    fn show(&self, w: &mut crate::fmt::BufWriter<'_>) {
+        // Three letters a name, in one string (an array of &str costs 8
+        // bytes a name on 32-bit targets).
+        const DAYS: &[u8; 21] = b"SunMonTueWedThuFriSat";
+        const MONTHS: &[u8; 36] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
+        let name = |names: &'static [u8], i: i32| {
+            let i = usize::try_from(i).unwrap_or(usize::MAX).saturating_mul(3);
+            names.get(i..i.saturating_add(3)).unwrap_or(b"???")
+        };
+        let field = |v: i32| u64::try_from(v).unwrap_or(0);
+        crate::put!(
+            w,
+            name(DAYS, self.wday),
+            " ",
+            name(MONTHS, self.mon),
+            " ",
+            Pad::space(field(self.mday), 2),
+            " ",
+            Pad::zero(field(self.hour), 2),
+            ":",
+            Pad::zero(field(self.min), 2),
+            ":",
+            Pad::zero(field(self.sec), 2),
+            " ",
+            i64::from(self.year) + 1900,
+        );
+    }
 }
 
 /// The process id.

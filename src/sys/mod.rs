@@ -63,36 +63,44 @@ pub fn monotonic_ns() -> u64 {
 }
 
 /// `select(2)` on read and write sets, with an optional timeout in
-/// microseconds (`None` blocks).
+/// microseconds (`None` blocks), made as `pselect(2)` with no signal mask
+/// (the same wait; its timeout, a timespec, is not written back, and the
+/// selector recomputes what is left anyway). musl's `select()` turns its
+/// timeval into a timespec with 64-bit divisions (a call into
+/// compiler_builtins on 32-bit targets); here a `u32` count of
+/// microseconds is split with 32-bit ones.
 pub fn select(
     nfds: i32,
     read: &mut FdSet,
     write: &mut FdSet,
-    timeout_us: Option<u64>,
+    timeout_us: Option<u32>,
 ) -> Result<usize, Errno> {
-    let mut tv = timeout_us.map(|us| {
-        // SAFETY: timeval is plain data; all-zero is a valid value (set
-        // field by field: it may have private padding, as timespec).
-        let mut tv: libc::timeval = unsafe { core::mem::zeroed() };
-        tv.tv_sec = (us / 1_000_000) as libc::time_t;
-        tv.tv_usec = (us % 1_000_000) as libc::suseconds_t;
-        tv
+    let ts = timeout_us.map(|us| {
+        // SAFETY: timespec is plain data; all-zero is a valid value (set
+        // field by field: with 64-bit time_t on 32-bit musl it has
+        // private padding).
+        let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
+        ts.tv_sec = (us / 1_000_000) as libc::time_t;
+        ts.tv_nsec = ((us % 1_000_000) * 1000) as _;
+        ts
     });
-    let tvp = match tv.as_mut() {
-        Some(tv) => tv as *mut libc::timeval,
-        None => core::ptr::null_mut(),
+    let tsp = match ts.as_ref() {
+        Some(ts) => ts as *const libc::timespec,
+        None => core::ptr::null(),
     };
     // SAFETY: FdSet is repr(C) with the size and alignment of libc::fd_set
     // (checked at compile time in fdset.rs); both sets are valid and
     // writable, and `nfds` never exceeds FD_SETSIZE because it is computed
-    // from the sets themselves. `tvp` is null or points at a live timeval.
+    // from the sets themselves. `tsp` is null or points at a live
+    // timespec; a null signal mask leaves the mask alone (plain select).
     let ret = unsafe {
-        libc::select(
+        libc::pselect(
             nfds.clamp(0, crate::fdset::FD_SETSIZE as i32),
             (read as *mut FdSet).cast::<libc::fd_set>(),
             (write as *mut FdSet).cast::<libc::fd_set>(),
             core::ptr::null_mut(),
-            tvp,
+            tsp,
+            core::ptr::null(),
         )
     };
     cvt(ret).map(|n| n as usize)
@@ -121,25 +129,41 @@ pub fn epoll_create() -> Result<i32, Errno> {
     }
 }
 
+/// `fcntl(2)` for a command that takes an int (or nothing) and returns
+/// one: F_GETFD, F_SETFD, F_GETFL, F_SETFL. A plain system call
+/// (`syscall(SYS_fcntl, ...)`): musl's `fcntl()` also carries what
+/// F_GETOWN, F_DUPFD_CLOEXEC on old kernels and the lock commands need
+/// (336 bytes in a static ARM binary).
+fn fcntl_int(fd: i32, cmd: i32, arg: i32) -> Result<i32, Errno> {
+    // SAFETY: the commands this is called with take an int or nothing
+    // (never a pointer); syscall() reads each argument as a long, so all
+    // are passed as longs.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fcntl,
+            libc::c_long::from(fd),
+            libc::c_long::from(cmd),
+            libc::c_long::from(arg),
+        )
+    };
+    if ret < 0 { Err(errno()) } else { Ok(ret as i32) }
+}
+
 /// Sets `FD_CLOEXEC` on `fd`.
 pub fn set_cloexec(fd: i32) -> Result<(), Errno> {
-    // SAFETY: F_GETFD/F_SETFD take and return plain integers.
-    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
-    // SAFETY: as above.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) }).map(drop)
+    let flags = fcntl_int(fd, libc::F_GETFD, 0)?;
+    fcntl_int(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC).map(drop)
 }
 
 /// Sets or clears `O_NONBLOCK` on `fd` (a file status flag: it is shared
 /// by every fd that refers to the same open file).
 pub fn set_nonblocking(fd: i32, on: bool) -> Result<(), Errno> {
-    // SAFETY: F_GETFL/F_SETFL take and return plain integers.
-    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let flags = fcntl_int(fd, libc::F_GETFL, 0)?;
     let new = if on { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
     if new == flags {
         return Ok(());
     }
-    // SAFETY: as above.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, new) }).map(drop)
+    fcntl_int(fd, libc::F_SETFL, new).map(drop)
 }
 
 /// `epoll_ctl(2)` with the given op, event bits and data.

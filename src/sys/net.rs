@@ -101,11 +101,80 @@ pub fn udp_socket(addr: &SocketAddr) -> Result<i32, Errno> {
     socket(addr, libc::SOCK_DGRAM)
 }
 
+/// `setsockopt(2)` and `getsockopt(2)` as direct system calls, on the
+/// architectures that have had them as calls of their own (not only
+/// through `socketcall`) since before Linux 2.6.28: musl's wrappers also
+/// convert the time64 timeout options (`SO_RCVTIMEO`, ...), which picosel
+/// never uses (524 bytes in a static ARM binary). Elsewhere, libc's.
+#[cfg(any(
+    target_arch = "arm",
+    target_arch = "aarch64",
+    target_arch = "x86_64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "riscv64",
+    target_arch = "loongarch64"
+))]
+mod sockopt {
+    use libc::{c_int, c_long, c_void, socklen_t};
+
+    /// As `libc::setsockopt`.
+    ///
+    /// # Safety
+    /// `value` points at `len` readable bytes for the call.
+    pub unsafe fn setsockopt(
+        fd: c_int,
+        level: c_int,
+        name: c_int,
+        value: *const c_void,
+        len: socklen_t,
+    ) -> c_int {
+        let (fd, level, name) = (c_long::from(fd), c_long::from(level), c_long::from(name));
+        // SAFETY: the caller's promise; syscall() reads each argument as a
+        // long, so all are passed as longs.
+        unsafe {
+            libc::syscall(libc::SYS_setsockopt, fd, level, name, value as c_long, len as c_long)
+                as c_int
+        }
+    }
+
+    /// As `libc::getsockopt`.
+    ///
+    /// # Safety
+    /// `value` points at `*len` writable bytes and `len` at a writable
+    /// `socklen_t`, for the call.
+    pub unsafe fn getsockopt(
+        fd: c_int,
+        level: c_int,
+        name: c_int,
+        value: *mut c_void,
+        len: *mut socklen_t,
+    ) -> c_int {
+        let (fd, level, name) = (c_long::from(fd), c_long::from(level), c_long::from(name));
+        // SAFETY: as for setsockopt.
+        unsafe {
+            libc::syscall(libc::SYS_getsockopt, fd, level, name, value as c_long, len as c_long)
+                as c_int
+        }
+    }
+}
+#[cfg(not(any(
+    target_arch = "arm",
+    target_arch = "aarch64",
+    target_arch = "x86_64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "riscv64",
+    target_arch = "loongarch64"
+)))]
+use libc as sockopt;
+
 /// `setsockopt` with an `int` value.
 pub fn setsockopt_int(fd: i32, level: i32, name: i32, value: i32) -> Result<(), Errno> {
     let len = core::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: the pointer and length describe `value`, alive for the call.
-    cvt(unsafe { libc::setsockopt(fd, level, name, (&value as *const i32).cast(), len) }).map(drop)
+    cvt(unsafe { sockopt::setsockopt(fd, level, name, (&value as *const i32).cast(), len) })
+        .map(drop)
 }
 
 /// `getsockopt` of an `int` value.
@@ -113,7 +182,9 @@ pub fn getsockopt_int(fd: i32, level: i32, name: i32) -> Result<i32, Errno> {
     let mut value = 0i32;
     let mut len = core::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: the pointers describe `value` and `len`, alive for the call.
-    cvt(unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) })?;
+    cvt(unsafe {
+        sockopt::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len)
+    })?;
     Ok(value)
 }
 
@@ -121,7 +192,7 @@ pub fn getsockopt_int(fd: i32, level: i32, name: i32) -> Result<i32, Errno> {
 pub fn setsockopt_bytes(fd: i32, level: i32, name: i32, value: &[u8]) -> Result<(), Errno> {
     let len = libc::socklen_t::try_from(value.len()).map_err(|_| Errno::EINVAL)?;
     // SAFETY: the pointer and length describe `value`, alive for the call.
-    cvt(unsafe { libc::setsockopt(fd, level, name, value.as_ptr().cast(), len) }).map(drop)
+    cvt(unsafe { sockopt::setsockopt(fd, level, name, value.as_ptr().cast(), len) }).map(drop)
 }
 
 /// `IP_ADD_MEMBERSHIP` (`join`) or `IP_DROP_MEMBERSHIP`: `group` on the
@@ -140,7 +211,7 @@ pub fn multicast_v4(
     let len = core::mem::size_of::<libc::ip_mreq>() as libc::socklen_t;
     // SAFETY: the pointer and length describe `mreq`, alive for the call.
     cvt(unsafe {
-        libc::setsockopt(fd, libc::IPPROTO_IP, name, (&mreq as *const libc::ip_mreq).cast(), len)
+        sockopt::setsockopt(fd, libc::IPPROTO_IP, name, (&mreq as *const libc::ip_mreq).cast(), len)
     })
     .map(drop)
 }
@@ -157,7 +228,7 @@ pub fn multicast_v6(fd: i32, join: bool, group: Ipv6Addr, interface: u32) -> Res
     let len = core::mem::size_of::<libc::ipv6_mreq>() as libc::socklen_t;
     // SAFETY: the pointer and length describe `mreq`, alive for the call.
     cvt(unsafe {
-        libc::setsockopt(
+        sockopt::setsockopt(
             fd,
             libc::IPPROTO_IPV6,
             name,
@@ -175,7 +246,7 @@ pub fn multicast_if_v4(fd: i32, interface: Ipv4Addr) -> Result<(), Errno> {
     let len = core::mem::size_of::<libc::in_addr>() as libc::socklen_t;
     // SAFETY: the pointer and length describe `addr`, alive for the call.
     cvt(unsafe {
-        libc::setsockopt(
+        sockopt::setsockopt(
             fd,
             libc::IPPROTO_IP,
             libc::IP_MULTICAST_IF,
@@ -192,7 +263,7 @@ pub fn set_linger(fd: i32, seconds: i32) -> Result<(), Errno> {
     let len = core::mem::size_of::<libc::linger>() as libc::socklen_t;
     // SAFETY: the pointer and length describe `value`, alive for the call.
     cvt(unsafe {
-        libc::setsockopt(
+        sockopt::setsockopt(
             fd,
             libc::SOL_SOCKET,
             libc::SO_LINGER,
@@ -411,11 +482,28 @@ pub fn shutdown(fd: i32, how: i32) -> Result<(), Errno> {
 
 /// `ioctl(SIOCOUTQ)`: bytes in the send queue that the peer has not
 /// acknowledged yet (sent or not).
+///
+/// Made with `syscall(SYS_ioctl, ...)`, not through the C library's
+/// `ioctl`: musl 1.2's `ioctl` carries a table and code to convert the
+/// structures of time64 requests (848 bytes in a static ARM binary),
+/// which this plain int request does not need.
 pub fn outq(fd: i32) -> Result<usize, Errno> {
     let mut n: libc::c_int = 0;
+    let ptr: *mut libc::c_int = &mut n;
     // SAFETY: SIOCOUTQ (TIOCOUTQ on Linux) writes one int through the
-    // pointer, which points at `n`, alive for the call.
-    cvt(unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) })?;
+    // pointer, which points at `n`, alive for the call. syscall() reads
+    // each argument as a long: all three are passed as longs.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_ioctl,
+            libc::c_long::from(fd),
+            libc::TIOCOUTQ as libc::c_ulong,
+            ptr as libc::c_long,
+        )
+    };
+    if ret < 0 {
+        return Err(super::errno());
+    }
     Ok(n.max(0) as usize)
 }
 
@@ -579,7 +667,7 @@ pub fn peer_cred(fd: i32) -> Result<(i32, u32, u32), Errno> {
     let mut len = core::mem::size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: the pointers describe `cred` and `len`, alive for the call.
     cvt(unsafe {
-        libc::getsockopt(
+        sockopt::getsockopt(
             fd,
             libc::SOL_SOCKET,
             libc::SO_PEERCRED,

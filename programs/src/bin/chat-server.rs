@@ -167,20 +167,18 @@ fn web_name<'a>(names: &mut web::Names, o: &'a str, v: &'a str) -> Result<(), cl
     }
 }
 
-/// What the command line asks for when it asks for nothing.
-const DEFAULTS: Config = Config {
-    binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
-    backend: "epoll",
-    max_clients: 64,
-    max_line: MAX_LINE,
-    echo_self: false,
-    stall_s: 10,
-    hard_limit: LOG_BYTES as u64,
-    web: None,
-};
-
 fn run() -> i32 {
-    let mut cfg = DEFAULTS;
+    // What the command line asks for when it asks for nothing.
+    let mut cfg = Config {
+        binds: Binds::new(Bind::Tcp(DEFAULT_BIND)),
+        backend: "epoll",
+        max_clients: 64,
+        max_line: MAX_LINE,
+        echo_self: false,
+        stall_s: 10,
+        hard_limit: LOG_BYTES as u64,
+        web: None,
+    };
     let (Some(lp), Some(chat)) = (LOOP.take(), CHAT.take()) else { return 1 };
     if let Err(code) = parse_args(&mut cfg, chat) {
         return code;
@@ -191,8 +189,7 @@ fn run() -> i32 {
     let listeners = match listen::bind_all(&cfg.binds, LISTEN_BACKLOG) {
         Ok(ls) => ls,
         Err(e) => {
-            log_err!("chat-server: ", e, "\n");
-            return 1;
+            return progs::log_failure!(e);
         }
     };
     if let Err(code) = bind_web(cfg.web, chat) {
@@ -210,8 +207,7 @@ fn run() -> i32 {
     let code = match lp.run(chat) {
         Ok(()) => 0,
         Err(e) => {
-            log_err!("chat-server: ", e, "\n");
-            1
+            progs::log_failure!(e)
         }
     };
     // Static storage is never dropped: a socket file is removed here.
@@ -236,8 +232,7 @@ fn watch(
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)))
         .and_then(|()| listen::watch_all(lp, &chat.web_listener, web::on_accept));
     if let Err(e) = setup {
-        log_err!("chat-server: ", e, "\n");
-        return Err(1);
+        return Err(progs::log_failure!(e));
     }
     listen::say_listening(listeners, lp.backend_name());
     for l in chat.web_listener.iter().flatten() {
@@ -254,10 +249,7 @@ fn bind_web(addr: Option<core::net::SocketAddr>, chat: &mut Chat) -> Result<(), 
             chat.web_listener = [Some(l)];
             Ok(())
         }
-        Err(e) => {
-            log_err!("chat-server: ", e, "\n");
-            Err(1)
-        }
+        Err(e) => Err(progs::log_failure!(e)),
     }
 }
 

@@ -190,8 +190,7 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGINT, on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)));
     if let Err(e) = setup {
-        log_err!("echo-server: ", e, "\n");
-        return 1;
+        return progs::log_failure!(e);
     }
     listen::say_listening(&listeners, lp.backend_name());
     for (i, f) in echo.pool.free.iter_mut().enumerate() {
@@ -202,8 +201,7 @@ fn run() -> i32 {
     let code = match lp.run(echo) {
         Ok(()) => 0,
         Err(e) => {
-            log_err!("echo-server: ", e, "\n");
-            1
+            progs::log_failure!(e)
         }
     };
     echo.stats.summary();
@@ -251,7 +249,7 @@ fn open(cfg: &Config) -> Option<(Listeners, UdpSockets)> {
     let mut listeners = match listen::bind_all(&cfg.binds, 512) {
         Ok(ls) => ls,
         Err(e) => {
-            log_err!("echo-server: ", e, "\n");
+            progs::log_failure!(e);
             return None;
         }
     };
@@ -280,7 +278,7 @@ fn udp_twin(asked: SocketAddr, l: &mut Option<Listener>) -> Option<UdpSocket> {
                 match Listener::bind(Bind::Tcp(asked), 512) {
                     Ok(again) => *l = Some(again),
                     Err(e) => {
-                        log_err!("echo-server: ", e, "\n");
+                        progs::log_failure!(e);
                         return None;
                     }
                 }

@@ -7,9 +7,9 @@
 use core::time::Duration;
 use picosel::backend::AnyBackend;
 use picosel::{AnyEventLoop, Events, TimerId, Token};
+use progs::cli;
 use progs::listen::{self, Bind, Binds, Listener, MAX_BINDS, Pending, Stream};
 use progs::ring::ByteRing;
-use progs::{cli, log_err};
 
 progs::entry!(server: run);
 
@@ -77,8 +77,7 @@ fn run() -> i32 {
     let listeners = match listen::bind_all(&binds, 128) {
         Ok(ls) => ls,
         Err(e) => {
-            log_err!("time-server: ", e, "\n");
-            return 1;
+            return progs::log_failure!(e);
         }
     };
     let mut lp = Loop::with_backend(backend);
@@ -88,30 +87,25 @@ fn run() -> i32 {
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, on_signal, Token(0)))
         .and_then(|()| lp.add_timer(every, Some(every), on_tick, Token(0)).map(drop));
     if let Err(e) = setup {
-        log_err!("time-server: ", e, "\n");
-        return 1;
+        return progs::log_failure!(e);
     }
     listen::say_listening(&listeners, lp.backend_name());
     let mut clock = Clock { listeners, clients: [const { None }; MAX_CLIENTS] };
     match lp.run(&mut clock) {
         Ok(()) => 0,
         Err(e) => {
-            log_err!("time-server: ", e, "\n");
-            1
+            progs::log_failure!(e)
         }
     }
 }
 
-/// The current time as one line.
-fn now_line(buf: &mut [u8; 64]) -> usize {
-    let Ok(tm) = progs::os::local_time() else { return 0 };
-    let (text, end) = buf.split_at_mut(63);
-    let n = progs::os::format_asctime(&tm, text).len();
-    let newline = text.get_mut(n).or(end.first_mut());
-    if let Some(b) = newline {
-        *b = b'\n';
+/// The current time as one line (`Sun Nov 22 13:27:00 2026\n`), written
+/// into `buf`; empty if the clock cannot be read.
+fn now_line(buf: &mut [u8; 64]) -> &[u8] {
+    match progs::os::local_time() {
+        Ok(tm) => progs::fmt::concat(buf, &[&tm, &"\n"]),
+        Err(_) => &[],
     }
-    n + 1
 }
 
 fn on_accept(lp: &mut Loop, clock: &mut Clock, _fd: i32, _ev: Events, t: Token) {
@@ -124,10 +118,10 @@ fn on_accept(lp: &mut Loop, clock: &mut Clock, _fd: i32, _ev: Events, t: Token) 
         };
         let Some(slot) = clock.clients.iter().position(Option::is_none) else { continue };
         if lp.register(stream.as_raw_fd(), Events::READ, on_client, Token(slot)).is_ok() {
-            clock.clients[slot] = Some(Client { stream, out: ByteRing::new(), writing: false });
-            let mut line = [0u8; 64];
-            let n = now_line(&mut line);
-            send(lp, clock, slot, &line[..n]);
+            if let Some(c) = clock.clients.get_mut(slot) {
+                *c = Some(Client { stream, out: ByteRing::new(), writing: false });
+            }
+            send(lp, clock, slot, now_line(&mut [0; 64]));
         }
     }
 }
@@ -170,10 +164,10 @@ fn on_client(lp: &mut Loop, clock: &mut Clock, _fd: i32, ev: Events, token: Toke
 }
 
 fn on_tick(lp: &mut Loop, clock: &mut Clock, _id: TimerId, _t: Token) {
-    let mut line = [0u8; 64];
-    let n = now_line(&mut line);
+    let mut buf = [0u8; 64];
+    let line = now_line(&mut buf);
     for slot in 0..MAX_CLIENTS {
-        send(lp, clock, slot, &line[..n]);
+        send(lp, clock, slot, line);
     }
 }
 

@@ -223,7 +223,7 @@ fn suffix_of(nick: &[u8], stem: &[u8]) -> Option<usize> {
     match rest {
         [] => Some(1),
         [b'-', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {
-            core::str::from_utf8(digits).ok()?.parse().ok()
+            progs::cli::decimal(digits).and_then(|n| usize::try_from(n).ok())
         }
         _ => None,
     }
