@@ -57,7 +57,8 @@ A chat room: every line a client sends goes to every other client as
                      e.g. 0.0.0.0:8080, then open http://ROUTER:8080/): its
                      WebSocket (/ws) clients are members like the others
                      (same nicks, commands and limits; --max-clients counts
-                     both). A request head must come within 5 s, in 2 KiB
+                     both); a request head must come within 5 s and fit
+                     in 2 KiB
   --web-host NAME    a host name the page is reached by (router.lan), up to
                      4 times: the page and WebSocket take a Host that is an
                      IP address, localhost or one of these (DNS rebinding)
