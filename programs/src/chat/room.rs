@@ -530,7 +530,8 @@ fn caught_up(lp: &mut Loop, chat: &mut Chat, slot: usize) {
     if c.state == State::Closing {
         return finish(lp, chat, slot);
     }
-    if c.writing || c.held {
+    // `held` is only ever set with `writing` (`wait_for_room`).
+    if c.writing {
         (c.writing, c.held) = (false, false);
         set_interest(lp, c, slot);
     }
