@@ -54,6 +54,9 @@ import sys
 import tempfile
 import threading
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import browser_test  # noqa: E402  (its Chromium command line)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "fuzz", "corpus", "http_head")
 PREFIX = bytes([255, 5, 40, 200])
@@ -72,19 +75,10 @@ ws.onerror = function () { document.getElementById('s').textContent = 'error'; }
 </script></body></html>
 """
 
-CHROMIUM = "chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+# Debian's headless Chromium, started as browser_test.py starts it (as root,
+# no sandbox, nothing that calls Google).
+CHROMIUM = browser_test.CHROMIUM
+CHROMIUM_FLAGS = browser_test.CHROMIUM_FLAGS + ["--no-default-browser-check"]
 FIREFOX = "firefox-esr"
 FIREFOX_PREFS = {
     "browser.shell.checkDefaultBrowser": False,
