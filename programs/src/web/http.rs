@@ -362,16 +362,17 @@ pub fn switching_protocols(key: &[u8], out: &mut [u8]) -> usize {
     o.done()
 }
 
-/// The reason phrase of the statuses [`error_response`] writes.
-fn reason(status: u16) -> (u16, &'static [u8]) {
+/// The status line's code and reason phrase of the statuses
+/// [`error_response`] writes (all three digits: no number to format).
+fn status_line(status: u16) -> &'static [u8] {
     match status {
-        400 => (400, b"Bad Request"),
-        403 => (403, b"Forbidden"),
-        404 => (404, b"Not Found"),
-        405 => (405, b"Method Not Allowed"),
-        426 => (426, b"Upgrade Required"),
-        431 => (431, b"Request Header Fields Too Large"),
-        _ => (500, b"Internal Server Error"),
+        400 => b"400 Bad Request",
+        403 => b"403 Forbidden",
+        404 => b"404 Not Found",
+        405 => b"405 Method Not Allowed",
+        426 => b"426 Upgrade Required",
+        431 => b"431 Request Header Fields Too Large",
+        _ => b"500 Internal Server Error",
     }
 }
 
@@ -381,25 +382,22 @@ fn reason(status: u16) -> (u16, &'static [u8]) {
 /// (left out when `head_only`, for HEAD, with the same `Content-Length`)
 /// and `Connection: close`. Its length, or 0 if `out` is too short.
 pub fn error_response(status: u16, head_only: bool, out: &mut [u8]) -> usize {
-    let (status, phrase) = reason(status);
-    let mut code = [0u8; 5];
-    let k = write_usize(usize::from(status), &mut code);
-    let code = code.get(..k).unwrap_or(&[]);
+    let line = status_line(status);
     let extra: &[u8] = match status {
         405 => b"Allow: GET, HEAD\r\n",
         426 => b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
         _ => b"",
     };
-    let body: [&[u8]; 4] = [code, b" ", phrase, b"\n"];
     let mut o = Out::new(out);
-    for part in [b"HTTP/1.1 ", code, b" ", phrase, b"\r\n", extra] {
-        o.put(part);
-    }
-    o.put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ")
-        .num(body.iter().map(|p| p.len()).sum())
+    o.put(b"HTTP/1.1 ")
+        .put(line)
+        .put(b"\r\n")
+        .put(extra)
+        .put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ")
+        .num(line.len() + 1)
         .put(b"\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n");
-    for part in body.iter().filter(|_| !head_only) {
-        o.put(part);
+    if !head_only {
+        o.put(line).put(b"\n");
     }
     o.done()
 }
