@@ -100,13 +100,15 @@ pub struct Reader {
     opcode: Opcode,
     fin: bool,
     mask: [u8; 4],
-    /// Payload bytes of the frame still to come, and those seen.
-    left: u64,
-    seen: u64,
+    /// Payload bytes of the frame still to come, and those seen (a
+    /// `usize`, no 64-bit arithmetic on 32-bit machines: a frame taken is
+    /// a control frame, at most 125 bytes, or text within `max`).
+    left: usize,
+    seen: usize,
     /// A text message is in progress (a fragment without FIN came).
     in_msg: bool,
     /// Its bytes so far.
-    msg_len: u64,
+    msg_len: usize,
     utf8: Utf8,
     /// A ping's or close's payload (a pong's is skipped, so that it
     /// never replaces a ping still to answer).
@@ -228,13 +230,15 @@ impl Reader {
             Decoded::Frame(h) => h,
         };
         self.hdr_len = 0;
+        // Past usize (32-bit machines): over any `max`, as it should be.
+        let len = usize::try_from(h.len).unwrap_or(usize::MAX);
         match (h.opcode, self.in_msg) {
             (Opcode::Continuation, false) | (Opcode::Text | Opcode::Binary, true) => {
                 return Err(code::PROTOCOL_ERROR);
             }
             (Opcode::Binary, _) => return Err(code::UNSUPPORTED),
             (Opcode::Text | Opcode::Continuation, _) => {
-                if self.msg_len.saturating_add(h.len) > max as u64 {
+                if self.msg_len.saturating_add(len) > max {
                     return Err(code::TOO_BIG);
                 }
                 self.in_msg = true;
@@ -243,7 +247,7 @@ impl Reader {
             (Opcode::Pong, _) => {}
         }
         (self.in_frame, self.opcode, self.fin, self.mask) = (true, h.opcode, h.fin, h.mask);
-        (self.left, self.seen) = (h.len, 0);
+        (self.left, self.seen) = (len, 0);
         Ok((h.header_len - had, true))
     }
 
@@ -251,14 +255,13 @@ impl Reader {
     /// `out` (as far as it has room), a ping's or close's to `ctl`. The
     /// input bytes taken and the text bytes written.
     fn payload(&mut self, input: &[u8], out: &mut [u8]) -> Result<(usize, usize), u16> {
-        let left = usize::try_from(self.left).unwrap_or(usize::MAX);
-        let mut n = input.len().min(left);
+        let mut n = input.len().min(self.left);
         let text = !self.opcode.is_control();
         let keep = matches!(self.opcode, Opcode::Ping | Opcode::Close);
         if text {
             n = n.min(out.len());
         }
-        let (mask, seen) = (self.mask, self.seen as usize);
+        let (mask, seen) = (self.mask, self.seen);
         for (i, &b) in input.iter().take(n).enumerate() {
             let b = b ^ mask[(seen + i) & 3];
             if text {
@@ -273,13 +276,13 @@ impl Reader {
                 *c = b;
             }
         }
-        (self.left, self.seen) = (self.left - n as u64, self.seen + n as u64);
+        (self.left, self.seen) = (self.left - n, self.seen + n);
         if text {
-            self.msg_len += n as u64;
+            self.msg_len += n;
             return Ok((n, n));
         }
         if keep {
-            self.ctl_len = self.seen.min(CONTROL_MAX as u64) as u8;
+            self.ctl_len = self.seen.min(CONTROL_MAX) as u8;
         }
         Ok((n, 0))
     }
