@@ -102,9 +102,16 @@ fn trim(s: &[u8]) -> &[u8] {
     s.get(start..end).unwrap_or(&[])
 }
 
+/// `a == b`, ASCII letters in any case: one out-of-line copy for the
+/// many comparisons of names here.
+#[inline(never)]
+fn same_nocase(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Whether the comma-separated list `value` has `token` (any case).
 fn list_has(value: &[u8], token: &[u8]) -> bool {
-    value.split(|&b| b == b',').any(|item| trim(item).eq_ignore_ascii_case(token))
+    value.split(|&b| b == b',').any(|item| same_nocase(trim(item), token))
 }
 
 /// The header fields [`parse`] looks at, lower case, in the order the
@@ -172,7 +179,7 @@ fn header_line(line: &[u8]) -> Result<(&[u8], &[u8]), HttpError> {
 /// at; a repeated single field, or a body, is an error.
 fn field<'a>(h: &mut Head<'a>, name: &[u8], value: &'a [u8]) -> Result<(), HttpError> {
     let bad = HttpError::BadRequest;
-    match FIELDS.iter().position(|f| name.eq_ignore_ascii_case(f)) {
+    match FIELDS.iter().position(|f| same_nocase(name, f)) {
         Some(0) => once(&mut h.host, value)?,
         Some(1) => once(&mut h.origin, value)?,
         Some(2) => h.upgrade_websocket |= list_has(value, b"websocket"),
@@ -238,8 +245,8 @@ pub fn host_is_trusted(host: &[u8], names: &[&[u8]]) -> bool {
     let ipv6 = name.len() > 2 && name.first() == Some(&b'[') && name.last() == Some(&b']');
     let ipv4 = !name.is_empty() && name.iter().all(|&b| b.is_ascii_digit() || b == b'.');
     ipv6 || ipv4
-        || name.eq_ignore_ascii_case(b"localhost")
-        || names.iter().any(|n| n.eq_ignore_ascii_case(name))
+        || same_nocase(name, b"localhost")
+        || names.iter().any(|n| same_nocase(n, name))
 }
 
 /// Whether `origin` is this server's own page (`http://` or `https://`
@@ -248,10 +255,10 @@ pub fn origin_is_allowed(origin: &[u8], host: &[u8], allowed: &[&[u8]]) -> bool 
     let own = |scheme: &[u8]| {
         origin.len() == scheme.len() + host.len()
             && origin.split_at_checked(scheme.len()).is_some_and(|(s, h)| {
-                s.eq_ignore_ascii_case(scheme) && h.eq_ignore_ascii_case(host)
+                same_nocase(s, scheme) && same_nocase(h, host)
             })
     };
-    own(b"http://") || own(b"https://") || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+    own(b"http://") || own(b"https://") || allowed.iter().any(|a| same_nocase(a, origin))
 }
 
 /// The checks of a WebSocket handshake (RFC 6455 4.2.1) on a request the
