@@ -553,13 +553,11 @@ fn upgrade(lp: &mut Loop, chat: &mut Chat, i: usize, resp: &[u8], head_len: usiz
     let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
     if full {
         let mut out = [0u8; 256];
-        let mut n = resp.len();
-        if let Some(d) = out.get_mut(..n) {
+        let n = resp.len() + ws::SERVER_FULL.len();
+        if let Some((d, f)) = out.get_mut(..n).and_then(|o| o.split_at_mut_checked(resp.len())) {
             d.copy_from_slice(resp);
+            f.copy_from_slice(ws::SERVER_FULL);
         }
-        let msg = b"error: server full\n";
-        n += ws::encode_frame(Opcode::Text, msg, out.get_mut(n..).unwrap_or(&mut []));
-        n += ws::encode_close(1013, b"", out.get_mut(n..).unwrap_or(&mut []));
         return answer(lp, chat, i, out.get(..n).unwrap_or(&[]), false);
     }
     if h.stream.send(resp) != Ok(Some(resp.len())) {

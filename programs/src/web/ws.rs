@@ -187,6 +187,12 @@ pub fn close_payload(p: &[u8]) -> Result<(u16, &[u8]), u16> {
     }
 }
 
+/// What a WebSocket gets when the room is full: a text frame
+/// `error: server full` (a line, as a line client gets) and a close frame
+/// with 1013 (try again later), written out (a test checks them against
+/// [`encode_frame`] and [`encode_close`]) so that no code builds them.
+pub const SERVER_FULL: &[u8] = b"\x81\x13error: server full\n\x88\x02\x03\xF5";
+
 /// The longest server frame header (64-bit length, no mask).
 pub const MAX_HEADER: usize = 10;
 
