@@ -20,7 +20,7 @@
 use crate::room::{self, Chat, Client, IN_CAP, Loop, MAX_LINE, NICK_CAP, leave};
 use core::time::Duration;
 use picosel::{Errno, Events, TimerId, Token};
-use progs::listen::{Pending, Stream};
+use progs::listen::Stream;
 use progs::web::http::{self, Head};
 use progs::web::ws::{self, Event, Opcode, Reader, code};
 
@@ -379,25 +379,11 @@ fn take_frames(lp: &mut Loop, chat: &mut Chat, slot: usize, mut bytes: &[u8]) {
     }
 }
 
-/// Accepts pending connections on the web listener: each waits in the
-/// HTTP table for its request head.
-pub fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
-    chat.now = lp.now_ms();
-    for _ in 0..crate::ACCEPTS_PER_PASS {
-        let Some(listener) = chat.web_listener.first_mut().and_then(Option::as_mut) else {
-            return;
-        };
-        match listener.next_pending("chat-server") {
-            Pending::Conn(s, peer) => take(lp, chat, s, peer),
-            Pending::Dropped => {}
-            Pending::Done => return,
-        }
-    }
-}
-
-/// A new HTTP connection into a free entry of the table (none free: it is
-/// closed).
-fn take(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: progs::listen::Peer) {
+/// A new HTTP connection (from the web listener, whose connections
+/// chat-server's `on_accept` takes) into a free entry of the table (none
+/// free: it is closed).
+#[inline(never)]
+pub fn take(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: progs::listen::Peer) {
     let Some(i) = chat.http.iter().position(Option::is_none) else { return };
     if lp.register(stream.as_raw_fd(), Events::READ, on_http, Token(i)).is_err() {
         return;
