@@ -232,19 +232,21 @@ impl Reader {
         self.hdr_len = 0;
         // Past usize (32-bit machines): over any `max`, as it should be.
         let len = usize::try_from(h.len).unwrap_or(usize::MAX);
-        match (h.opcode, self.in_msg) {
-            (Opcode::Continuation, false) | (Opcode::Text | Opcode::Binary, true) => {
+        if !h.opcode.is_control() {
+            // A continuation exactly when a message is in progress (a
+            // binary one never is: it fails here, at its first frame).
+            if (h.opcode == Opcode::Continuation) != self.in_msg {
                 return Err(code::PROTOCOL_ERROR);
             }
-            (Opcode::Binary, _) => return Err(code::UNSUPPORTED),
-            (Opcode::Text | Opcode::Continuation, _) => {
-                if self.msg_len.saturating_add(len) > max {
-                    return Err(code::TOO_BIG);
-                }
-                self.in_msg = true;
+            if h.opcode == Opcode::Binary {
+                return Err(code::UNSUPPORTED);
             }
-            (Opcode::Ping | Opcode::Close, _) => (self.ctl_len, self.ping) = (0, false),
-            (Opcode::Pong, _) => {}
+            if self.msg_len.saturating_add(len) > max {
+                return Err(code::TOO_BIG);
+            }
+            self.in_msg = true;
+        } else if h.opcode != Opcode::Pong {
+            (self.ctl_len, self.ping) = (0, false); // a ping or a close
         }
         (self.in_frame, self.opcode, self.fin, self.mask) = (true, h.opcode, h.fin, h.mask);
         (self.left, self.seen) = (len, 0);
