@@ -462,7 +462,7 @@ fn read_head(lp: &mut Loop, chat: &mut Chat, i: usize) {
         Err(e) => Route::Answer(http::error_response(e.status(), false, &mut out), false),
     };
     match route {
-        Route::Answer(n, page) => answer(lp, chat, i, out.get(..n).unwrap_or(&[]), page),
+        Route::Answer(n, page) => answer(lp, chat, i, out.get(..n).unwrap_or(&[]), &[], page),
         Route::Upgrade(n, head_len) => upgrade(lp, chat, i, out.get(..n).unwrap_or(&[]), head_len),
     }
 }
@@ -492,12 +492,17 @@ fn route(h: &Head<'_>, names: (&[&[u8]], &[&[u8]]), out: &mut [u8]) -> Route {
     Route::Answer(http::error_response(status, head_only, out), false)
 }
 
-/// Starts sending `head` (and the page if `page`), then closing.
-fn answer(lp: &mut Loop, chat: &mut Chat, i: usize, head: &[u8], page: bool) {
+/// Starts sending `head` and `more` (and the page if `page`), then
+/// closing.
+fn answer(lp: &mut Loop, chat: &mut Chat, i: usize, head: &[u8], more: &[u8], page: bool) {
     let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
-    let Some(dst) = h.buf.get_mut(..head.len()) else { return close_http(lp, chat, i) };
-    dst.copy_from_slice(head);
-    (h.out, h.page, h.sent, h.phase) = (head.len(), page, 0, Phase::Writing);
+    let n = head.len() + more.len();
+    let Some((d, m)) = h.buf.get_mut(..n).and_then(|b| b.split_at_mut_checked(head.len())) else {
+        return close_http(lp, chat, i);
+    };
+    d.copy_from_slice(head);
+    m.copy_from_slice(more);
+    (h.out, h.page, h.sent, h.phase) = (n, page, 0, Phase::Writing);
     write_answer(lp, chat, i);
 }
 
@@ -538,13 +543,7 @@ fn upgrade(lp: &mut Loop, chat: &mut Chat, i: usize, resp: &[u8], head_len: usiz
     let full = chat.present >= chat.max_clients || chat.free_len == 0;
     let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
     if full {
-        let mut out = [0u8; 256];
-        let n = resp.len() + ws::SERVER_FULL.len();
-        if let Some((d, f)) = out.get_mut(..n).and_then(|o| o.split_at_mut_checked(resp.len())) {
-            d.copy_from_slice(resp);
-            f.copy_from_slice(ws::SERVER_FULL);
-        }
-        return answer(lp, chat, i, out.get(..n).unwrap_or(&[]), false);
+        return answer(lp, chat, i, resp, ws::SERVER_FULL, false);
     }
     if h.stream.send(resp) != Ok(Some(resp.len())) {
         return close_http(lp, chat, i); // a new socket takes 130 bytes
