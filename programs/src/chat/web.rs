@@ -391,7 +391,8 @@ pub fn take(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: progs::listen:
     let mut nick = [0u8; NICK_CAP];
     let nick_len = crate::default_nick(chat, &stream, peer, &mut nick);
     let deadline = chat.now.saturating_add(HEAD_MS);
-    let Some(e) = chat.http.get_mut(i) else { return };
+    // Checked free again here, so no code drops what was there.
+    let Some(e) = chat.http.get_mut(i).filter(|e| e.is_none()) else { return };
     *e = Some(Http {
         stream,
         phase: Phase::Reading,
