@@ -520,6 +520,7 @@ fn answer(lp: &mut Loop, chat: &mut Chat, i: usize, head: &[u8], more: &[u8], pa
 fn write_answer(lp: &mut Loop, chat: &mut Chat, i: usize) {
     let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
     let page: &[u8] = if h.page { progs::web::PAGE } else { &[] };
+    let mut interest = Events::WRITE;
     for _ in 0..16 {
         let rest = match h.buf.get(h.sent..h.out) {
             Some(r) if !r.is_empty() => r,
@@ -531,8 +532,8 @@ fn write_answer(lp: &mut Loop, chat: &mut Chat, i: usize) {
             }
             h.phase = Phase::Draining;
             h.deadline = chat.now.saturating_add(DRAIN_MS);
-            let _ = lp.modify(h.stream.as_raw_fd(), Events::READ);
-            return;
+            interest = Events::READ;
+            break;
         }
         match h.stream.send(rest) {
             Ok(Some(n)) => h.sent += n,
@@ -540,7 +541,8 @@ fn write_answer(lp: &mut Loop, chat: &mut Chat, i: usize) {
             Err(_) => return close_http(lp, chat, i),
         }
     }
-    let _ = lp.modify(h.stream.as_raw_fd(), Events::WRITE);
+    // One call for both (it is not inlined: set_interest calls it too).
+    let _ = lp.modify(h.stream.as_raw_fd(), interest);
 }
 
 /// Sends the 101 and moves the connection into the room as a web client,
