@@ -244,9 +244,7 @@ pub fn host_is_trusted(host: &[u8], names: &[&[u8]]) -> bool {
     }
     let ipv6 = name.len() > 2 && name.first() == Some(&b'[') && name.last() == Some(&b']');
     let ipv4 = !name.is_empty() && name.iter().all(|&b| b.is_ascii_digit() || b == b'.');
-    ipv6 || ipv4
-        || same_nocase(name, b"localhost")
-        || names.iter().any(|n| same_nocase(n, name))
+    ipv6 || ipv4 || same_nocase(name, b"localhost") || names.iter().any(|n| same_nocase(n, name))
 }
 
 /// Whether `origin` is this server's own page (`http://` or `https://`
@@ -254,9 +252,9 @@ pub fn host_is_trusted(host: &[u8], names: &[&[u8]]) -> bool {
 pub fn origin_is_allowed(origin: &[u8], host: &[u8], allowed: &[&[u8]]) -> bool {
     let own = |scheme: &[u8]| {
         origin.len() == scheme.len() + host.len()
-            && origin.split_at_checked(scheme.len()).is_some_and(|(s, h)| {
-                same_nocase(s, scheme) && same_nocase(h, host)
-            })
+            && origin
+                .split_at_checked(scheme.len())
+                .is_some_and(|(s, h)| same_nocase(s, scheme) && same_nocase(h, host))
     };
     own(b"http://") || own(b"https://") || allowed.iter().any(|a| same_nocase(a, origin))
 }
