@@ -860,3 +860,10 @@ fn server_full_frames_are_what_the_encoders_make() {
     let m = ws::encode_close(1013, b"", &mut out[n..]);
     assert_eq!(&out[..n + m], ws::SERVER_FULL);
 }
+
+#[test]
+fn page_head_made_at_compile_time_is_page_head() {
+    let mut out = [0u8; 1024];
+    let n = http::page_head(PAGE.len(), &mut out);
+    assert_eq!(&out[..n], &http::PAGE_HEAD[..]);
+}

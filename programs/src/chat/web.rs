@@ -494,7 +494,13 @@ fn route(h: &Head<'_>, names: (&[&[u8]], &[&[u8]]), out: &mut [u8]) -> Route {
         },
         b"/" if !h.method_allowed() => 405,
         b"/" if h.host.is_some_and(|host| !http::host_is_trusted(host, names.0)) => 403,
-        b"/" => return Route::Answer(http::page_head(progs::web::PAGE.len(), out), !head_only),
+        b"/" => {
+            let head = &http::PAGE_HEAD[..];
+            if let Some(d) = out.get_mut(..head.len()) {
+                d.copy_from_slice(head);
+            }
+            return Route::Answer(head.len(), !head_only);
+        }
         _ => 404,
     };
     Route::Answer(http::error_response(status, head_only, out), false)

@@ -349,12 +349,60 @@ pub fn write_usize(n: usize, out: &mut [u8]) -> usize {
 /// HEAD).
 pub fn page_head(body_len: usize, out: &mut [u8]) -> usize {
     let mut o = Out::new(out);
-    o.put(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ")
-        .num(body_len)
-        .put(b"\r\nCache-Control: no-store\r\nContent-Security-Policy: ")
-        .put(super::CSP)
-        .put(b"\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n");
+    o.put(HEAD_START).num(body_len).put(HEAD_CSP).put(super::CSP).put(HEAD_END);
     o.done()
+}
+
+const HEAD_START: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ";
+const HEAD_CSP: &[u8] = b"\r\nCache-Control: no-store\r\nContent-Security-Policy: ";
+const HEAD_END: &[u8] =
+    b"\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n";
+
+/// The decimal digits of [`PAGE`](super::PAGE)'s length.
+const PAGE_LEN: ([u8; 20], usize) = decimal(super::PAGE.len());
+const PAGE_HEAD_LEN: usize =
+    HEAD_START.len() + PAGE_LEN.1 + HEAD_CSP.len() + super::CSP.len() + HEAD_END.len();
+
+/// [`page_head`] for [`PAGE`](super::PAGE), made by the compiler: a
+/// server sends it as it is, with no code to write it.
+pub static PAGE_HEAD: [u8; PAGE_HEAD_LEN] = {
+    let mut out = [0u8; PAGE_HEAD_LEN];
+    let (digits, n) = PAGE_LEN;
+    let digits = digits.split_at(n).0;
+    let mut at = 0;
+    let parts: [&[u8]; 5] = [HEAD_START, digits, HEAD_CSP, super::CSP, HEAD_END];
+    let mut p = 0;
+    // Evaluated at compile time: an index out of bounds is a build error.
+    while p < parts.len() {
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[at] = parts[p][i];
+            (at, i) = (at + 1, i + 1);
+        }
+        p += 1;
+    }
+    out
+};
+
+/// `n` in decimal (at compile time): the digits and how many.
+const fn decimal(mut n: usize) -> ([u8; 20], usize) {
+    let mut rev = [0u8; 20];
+    let mut k = 0;
+    loop {
+        rev[k] = b'0' + (n % 10) as u8;
+        (n, k) = (n / 10, k + 1);
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = [0u8; 20];
+    let mut i = 0;
+    while i < k {
+        out[i] = rev[k - 1 - i];
+        i += 1;
+    }
+    (out, k)
 }
 
 /// Writes the 101 response accepting a WebSocket with client key `key`;
