@@ -441,13 +441,16 @@ pub fn error_response(status: u16, head_only: bool, out: &mut [u8]) -> usize {
         426 => b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
         _ => b"",
     };
+    // The body's length, two digits: every line above is 13 to 35 bytes.
+    let n = line.len() + 1;
+    let len = [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8];
     let mut o = Out::new(out);
     o.put(b"HTTP/1.1 ")
         .put(line)
         .put(b"\r\n")
         .put(extra)
         .put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ")
-        .num(line.len() + 1)
+        .put(&len)
         .put(b"\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n");
     if !head_only {
         o.put(line).put(b"\n");
