@@ -463,23 +463,29 @@ fn read_head(lp: &mut Loop, chat: &mut Chat, i: usize) {
     let (hosts, nh) = chat.web_hosts.list();
     let (origins, no) = chat.web_origins.list();
     let names = (hosts.get(..nh).unwrap_or(&[]), origins.get(..no).unwrap_or(&[]));
-    let mut out = [0u8; 1024];
+    // Only the 101 is written here (it is about 130 bytes): the page's
+    // head is a constant, an error is written straight into the
+    // connection's buffer.
+    let mut out = [0u8; 192];
     let route = match http::parse(h.buf.get(..h.len).unwrap_or(&[]), HEAD_MAX) {
         Ok(None) => return,
         Ok(Some(head)) => route(&head, names, &mut out),
-        Err(e) => Route::Answer(http::error_response(e.status(), false, &mut out), false),
+        Err(e) => Route::Error(e.status(), false),
     };
     match route {
-        Route::Answer(n, page) => answer(lp, chat, i, out.get(..n).unwrap_or(&[]), &[], page),
+        Route::Page(body) => answer(lp, chat, i, &http::PAGE_HEAD, &[], body),
+        Route::Error(status, head_only) => answer_error(lp, chat, i, status, head_only),
         Route::Upgrade(n, head_len) => upgrade(lp, chat, i, out.get(..n).unwrap_or(&[]), head_len),
     }
 }
 
-/// What a request gets: an answer (its head in the caller's buffer, and
-/// whether the page follows), or the 101 of an upgrade (and the request
-/// head's length: bytes after it are WebSocket frames).
+/// What a request gets: the page (with its body, or not for HEAD), an
+/// error (status, and whether for HEAD), or the 101 of an upgrade (its
+/// length in the caller's buffer, and the request head's length: bytes
+/// after it are WebSocket frames).
 enum Route {
-    Answer(usize, bool),
+    Page(bool),
+    Error(u16, bool),
     Upgrade(usize, usize),
 }
 
@@ -494,16 +500,19 @@ fn route(h: &Head<'_>, names: (&[&[u8]], &[&[u8]]), out: &mut [u8]) -> Route {
         },
         b"/" if !h.method_allowed() => 405,
         b"/" if h.host.is_some_and(|host| !http::host_is_trusted(host, names.0)) => 403,
-        b"/" => {
-            let head = &http::PAGE_HEAD[..];
-            if let Some(d) = out.get_mut(..head.len()) {
-                d.copy_from_slice(head);
-            }
-            return Route::Answer(head.len(), !head_only);
-        }
+        b"/" => return Route::Page(!head_only),
         _ => 404,
     };
-    Route::Answer(http::error_response(status, head_only, out), false)
+    Route::Error(status, head_only)
+}
+
+/// Starts sending the error response `status` (its head only if
+/// `head_only`), written into the connection's buffer, then closing.
+fn answer_error(lp: &mut Loop, chat: &mut Chat, i: usize, status: u16, head_only: bool) {
+    let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
+    let n = http::error_response(status, head_only, &mut h.buf);
+    (h.out, h.page, h.sent, h.phase) = (n, false, 0, Phase::Writing);
+    write_answer(lp, chat, i);
 }
 
 /// Starts sending `head` and `more` (and the page if `page`), then
