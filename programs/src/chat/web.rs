@@ -389,7 +389,6 @@ fn take_frames(lp: &mut Loop, chat: &mut Chat, slot: usize, mut bytes: &[u8]) {
 /// A new HTTP connection (from the web listener, whose connections
 /// chat-server's `on_accept` takes) into a free entry of the table (none
 /// free: it is closed).
-#[inline(never)]
 pub fn take(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: progs::listen::Peer) {
     let Some(i) = chat.http.iter().position(Option::is_none) else { return };
     if lp.register(stream.as_raw_fd(), Events::READ, on_http, Token(i)).is_err() {
