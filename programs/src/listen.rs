@@ -174,6 +174,7 @@ impl Listener {
     /// descriptors (E): dropped a connection`; the loop goes on); and
     /// [`Pending::Done`] when none is pending or `accept` failed (said as
     /// `PROG: accept: E`).
+    #[inline(never)]
     pub fn next_pending(&mut self, prog: &str) -> Pending {
         match self.accept() {
             Ok(Accept::Stream(s, peer)) => Pending::Conn(s, peer),

@@ -852,3 +852,18 @@ fn in_message_until_its_last_fragment() {
     assert_eq!((p.wrote, p.event, out[0]), (1, Event::End, b'!'));
     assert!(!r.in_message());
 }
+
+#[test]
+fn server_full_frames_are_what_the_encoders_make() {
+    let mut out = [0u8; 64];
+    let n = ws::encode_frame(Opcode::Text, b"error: server full\n", &mut out);
+    let m = ws::encode_close(1013, b"", &mut out[n..]);
+    assert_eq!(&out[..n + m], ws::SERVER_FULL);
+}
+
+#[test]
+fn page_head_made_at_compile_time_is_page_head() {
+    let mut out = [0u8; 1024];
+    let n = http::page_head(PAGE.len(), &mut out);
+    assert_eq!(&out[..n], &http::PAGE_HEAD[..]);
+}

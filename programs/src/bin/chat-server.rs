@@ -231,7 +231,10 @@ fn watch(
     let setup = listen::watch_all(lp, listeners, on_accept)
         .and_then(|()| lp.add_signal(progs::os::SIGINT, room::on_signal, Token(0)))
         .and_then(|()| lp.add_signal(progs::os::SIGTERM, room::on_signal, Token(0)))
-        .and_then(|()| listen::watch_all(lp, &chat.web_listener, web::on_accept));
+        .and_then(|()| match &chat.web_listener {
+            [Some(l)] => lp.register(l.as_raw_fd(), Events::READ, on_accept, Token(WEB_TOKEN)),
+            [None] => Ok(()),
+        });
     if let Err(e) = setup {
         return Err(progs::log_failure!(e));
     }
@@ -254,9 +257,6 @@ fn bind_web(addr: Option<core::net::SocketAddr>, chat: &mut Chat) -> Result<(), 
     }
 }
 
-/// Takes every connection pending on listener `t` (the listen queue is
-/// bounded, and a connection left in it waits for the next pass; out of
-/// fds, the listener's reserve fd drops it instead of spinning).
 /// Connections accepted per readiness. Each newcomer's welcome goes into
 /// the shared log, and the log is sent after the pass: a burst accepted in
 /// one pass without a bound (1,000 connects queued in the backlog) would
@@ -264,11 +264,26 @@ fn bind_web(addr: Option<core::net::SocketAddr>, chat: &mut Chat) -> Result<(), 
 /// were sent. The listener stays readable, so the rest follow next pass.
 pub const ACCEPTS_PER_PASS: usize = 64;
 
+/// The web listener's token in the loop: the `--bind` listeners' are
+/// their indexes, below [`listen::MAX_BINDS`].
+const WEB_TOKEN: usize = listen::MAX_BINDS;
+
+/// Takes every connection pending on listener `t` (the listen queue is
+/// bounded, and a connection left in it waits for the next pass; out of
+/// fds, the listener's reserve fd drops it instead of spinning). The web
+/// listener ([`WEB_TOKEN`]) shares this loop: its connections go to the
+/// HTTP table (`web::take`).
 fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, t: Token) {
     chat.now = lp.now_ms();
+    let web = t.0 == WEB_TOKEN;
     for _ in 0..ACCEPTS_PER_PASS {
-        let Some(Some(listener)) = chat.listeners.get_mut(t.0) else { return };
+        let listener = match web {
+            true => chat.web_listener.first_mut(),
+            false => chat.listeners.get_mut(t.0),
+        };
+        let Some(Some(listener)) = listener else { return };
         match listener.next_pending("chat-server") {
+            Pending::Conn(s, peer) if web => web::take(lp, chat, s, peer),
             Pending::Conn(s, peer) => accept_line(lp, chat, s, peer),
             Pending::Dropped => {}
             Pending::Done => return,

@@ -20,7 +20,7 @@
 use crate::room::{self, Chat, Client, IN_CAP, Loop, MAX_LINE, NICK_CAP, leave};
 use core::time::Duration;
 use picosel::{Errno, Events, TimerId, Token};
-use progs::listen::{Pending, Stream};
+use progs::listen::Stream;
 use progs::web::http::{self, Head};
 use progs::web::ws::{self, Event, Opcode, Reader, code};
 
@@ -199,11 +199,18 @@ impl WebSlot {
                 };
                 self.ctl_off = 0;
             }
+            // A pong of the ping's payload (at most 125 bytes, as the
+            // reader keeps), or a close frame with the code (none for
+            // 1005, no status): encode_pong and encode_close's frames,
+            // through one encode_frame.
             let mut f = [0u8; 2 + 125];
-            let n = match self.ctl {
-                Ctl::Pong => ws::encode_pong(self.rd.ping().unwrap_or(&[]), &mut f),
-                _ => ws::encode_close(self.close_code, b"", &mut f),
+            let code = self.close_code.to_be_bytes();
+            let (op, payload) = match self.ctl {
+                Ctl::Pong => (Opcode::Pong, self.rd.ping().unwrap_or(&[])),
+                _ if self.close_code == code::NO_STATUS => (Opcode::Close, &[][..]),
+                _ => (Opcode::Close, &code[..]),
             };
+            let n = ws::encode_frame(op, payload, &mut f);
             while self.ctl_off < n {
                 match s.send(f.get(self.ctl_off..n).unwrap_or(&[]))? {
                     Some(k) if k > 0 => self.ctl_off += k,
@@ -379,25 +386,10 @@ fn take_frames(lp: &mut Loop, chat: &mut Chat, slot: usize, mut bytes: &[u8]) {
     }
 }
 
-/// Accepts pending connections on the web listener: each waits in the
-/// HTTP table for its request head.
-pub fn on_accept(lp: &mut Loop, chat: &mut Chat, _fd: i32, _ev: Events, _t: Token) {
-    chat.now = lp.now_ms();
-    for _ in 0..crate::ACCEPTS_PER_PASS {
-        let Some(listener) = chat.web_listener.first_mut().and_then(Option::as_mut) else {
-            return;
-        };
-        match listener.next_pending("chat-server") {
-            Pending::Conn(s, peer) => take(lp, chat, s, peer),
-            Pending::Dropped => {}
-            Pending::Done => return,
-        }
-    }
-}
-
-/// A new HTTP connection into a free entry of the table (none free: it is
-/// closed).
-fn take(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: progs::listen::Peer) {
+/// A new HTTP connection (from the web listener, whose connections
+/// chat-server's `on_accept` takes) into a free entry of the table (none
+/// free: it is closed).
+pub fn take(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: progs::listen::Peer) {
     let Some(i) = chat.http.iter().position(Option::is_none) else { return };
     if lp.register(stream.as_raw_fd(), Events::READ, on_http, Token(i)).is_err() {
         return;
@@ -405,7 +397,8 @@ fn take(lp: &mut Loop, chat: &mut Chat, stream: Stream, peer: progs::listen::Pee
     let mut nick = [0u8; NICK_CAP];
     let nick_len = crate::default_nick(chat, &stream, peer, &mut nick);
     let deadline = chat.now.saturating_add(HEAD_MS);
-    let Some(e) = chat.http.get_mut(i) else { return };
+    // Checked free again here, so no code drops what was there.
+    let Some(e) = chat.http.get_mut(i).filter(|e| e.is_none()) else { return };
     *e = Some(Http {
         stream,
         phase: Phase::Reading,
@@ -469,23 +462,29 @@ fn read_head(lp: &mut Loop, chat: &mut Chat, i: usize) {
     let (hosts, nh) = chat.web_hosts.list();
     let (origins, no) = chat.web_origins.list();
     let names = (hosts.get(..nh).unwrap_or(&[]), origins.get(..no).unwrap_or(&[]));
-    let mut out = [0u8; 1024];
+    // Only the 101 is written here (it is about 130 bytes): the page's
+    // head is a constant, an error is written straight into the
+    // connection's buffer.
+    let mut out = [0u8; 192];
     let route = match http::parse(h.buf.get(..h.len).unwrap_or(&[]), HEAD_MAX) {
         Ok(None) => return,
         Ok(Some(head)) => route(&head, names, &mut out),
-        Err(e) => Route::Answer(http::error_response(e.status(), false, &mut out), false),
+        Err(e) => Route::Error(e.status(), false),
     };
     match route {
-        Route::Answer(n, page) => answer(lp, chat, i, out.get(..n).unwrap_or(&[]), page),
+        Route::Page(body) => answer(lp, chat, i, &http::PAGE_HEAD, &[], body),
+        Route::Error(status, head_only) => answer_error(lp, chat, i, status, head_only),
         Route::Upgrade(n, head_len) => upgrade(lp, chat, i, out.get(..n).unwrap_or(&[]), head_len),
     }
 }
 
-/// What a request gets: an answer (its head in the caller's buffer, and
-/// whether the page follows), or the 101 of an upgrade (and the request
-/// head's length: bytes after it are WebSocket frames).
+/// What a request gets: the page (with its body, or not for HEAD), an
+/// error (status, and whether for HEAD), or the 101 of an upgrade (its
+/// length in the caller's buffer, and the request head's length: bytes
+/// after it are WebSocket frames).
 enum Route {
-    Answer(usize, bool),
+    Page(bool),
+    Error(u16, bool),
     Upgrade(usize, usize),
 }
 
@@ -500,18 +499,32 @@ fn route(h: &Head<'_>, names: (&[&[u8]], &[&[u8]]), out: &mut [u8]) -> Route {
         },
         b"/" if !h.method_allowed() => 405,
         b"/" if h.host.is_some_and(|host| !http::host_is_trusted(host, names.0)) => 403,
-        b"/" => return Route::Answer(http::page_head(progs::web::PAGE.len(), out), !head_only),
+        b"/" => return Route::Page(!head_only),
         _ => 404,
     };
-    Route::Answer(http::error_response(status, head_only, out), false)
+    Route::Error(status, head_only)
 }
 
-/// Starts sending `head` (and the page if `page`), then closing.
-fn answer(lp: &mut Loop, chat: &mut Chat, i: usize, head: &[u8], page: bool) {
+/// Starts sending the error response `status` (its head only if
+/// `head_only`), written into the connection's buffer, then closing.
+fn answer_error(lp: &mut Loop, chat: &mut Chat, i: usize, status: u16, head_only: bool) {
     let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
-    let Some(dst) = h.buf.get_mut(..head.len()) else { return close_http(lp, chat, i) };
-    dst.copy_from_slice(head);
-    (h.out, h.page, h.sent, h.phase) = (head.len(), page, 0, Phase::Writing);
+    let n = http::error_response(status, head_only, &mut h.buf);
+    (h.out, h.page, h.sent, h.phase) = (n, false, 0, Phase::Writing);
+    write_answer(lp, chat, i);
+}
+
+/// Starts sending `head` and `more` (and the page if `page`), then
+/// closing.
+fn answer(lp: &mut Loop, chat: &mut Chat, i: usize, head: &[u8], more: &[u8], page: bool) {
+    let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
+    let n = head.len() + more.len();
+    let Some((d, m)) = h.buf.get_mut(..n).and_then(|b| b.split_at_mut_checked(head.len())) else {
+        return close_http(lp, chat, i);
+    };
+    d.copy_from_slice(head);
+    m.copy_from_slice(more);
+    (h.out, h.page, h.sent, h.phase) = (n, page, 0, Phase::Writing);
     write_answer(lp, chat, i);
 }
 
@@ -521,6 +534,7 @@ fn answer(lp: &mut Loop, chat: &mut Chat, i: usize, head: &[u8], page: bool) {
 fn write_answer(lp: &mut Loop, chat: &mut Chat, i: usize) {
     let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
     let page: &[u8] = if h.page { progs::web::PAGE } else { &[] };
+    let mut interest = Events::WRITE;
     for _ in 0..16 {
         let rest = match h.buf.get(h.sent..h.out) {
             Some(r) if !r.is_empty() => r,
@@ -532,8 +546,8 @@ fn write_answer(lp: &mut Loop, chat: &mut Chat, i: usize) {
             }
             h.phase = Phase::Draining;
             h.deadline = chat.now.saturating_add(DRAIN_MS);
-            let _ = lp.modify(h.stream.as_raw_fd(), Events::READ);
-            return;
+            interest = Events::READ;
+            break;
         }
         match h.stream.send(rest) {
             Ok(Some(n)) => h.sent += n,
@@ -541,7 +555,8 @@ fn write_answer(lp: &mut Loop, chat: &mut Chat, i: usize) {
             Err(_) => return close_http(lp, chat, i),
         }
     }
-    let _ = lp.modify(h.stream.as_raw_fd(), Events::WRITE);
+    // One call for both (it is not inlined: set_interest calls it too).
+    let _ = lp.modify(h.stream.as_raw_fd(), interest);
 }
 
 /// Sends the 101 and moves the connection into the room as a web client,
@@ -552,15 +567,7 @@ fn upgrade(lp: &mut Loop, chat: &mut Chat, i: usize, resp: &[u8], head_len: usiz
     let full = chat.present >= chat.max_clients || chat.free_len == 0;
     let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
     if full {
-        let mut out = [0u8; 256];
-        let mut n = resp.len();
-        if let Some(d) = out.get_mut(..n) {
-            d.copy_from_slice(resp);
-        }
-        let msg = b"error: server full\n";
-        n += ws::encode_frame(Opcode::Text, msg, out.get_mut(n..).unwrap_or(&mut []));
-        n += ws::encode_close(1013, b"", out.get_mut(n..).unwrap_or(&mut []));
-        return answer(lp, chat, i, out.get(..n).unwrap_or(&[]), false);
+        return answer(lp, chat, i, resp, ws::SERVER_FULL, false);
     }
     if h.stream.send(resp) != Ok(Some(resp.len())) {
         return close_http(lp, chat, i); // a new socket takes 130 bytes

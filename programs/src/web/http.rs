@@ -102,9 +102,16 @@ fn trim(s: &[u8]) -> &[u8] {
     s.get(start..end).unwrap_or(&[])
 }
 
+/// `a == b`, ASCII letters in any case: one out-of-line copy for the
+/// many comparisons of names here.
+#[inline(never)]
+fn same_nocase(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Whether the comma-separated list `value` has `token` (any case).
 fn list_has(value: &[u8], token: &[u8]) -> bool {
-    value.split(|&b| b == b',').any(|item| trim(item).eq_ignore_ascii_case(token))
+    value.split(|&b| b == b',').any(|item| same_nocase(trim(item), token))
 }
 
 /// The header fields [`parse`] looks at, lower case, in the order the
@@ -172,7 +179,7 @@ fn header_line(line: &[u8]) -> Result<(&[u8], &[u8]), HttpError> {
 /// at; a repeated single field, or a body, is an error.
 fn field<'a>(h: &mut Head<'a>, name: &[u8], value: &'a [u8]) -> Result<(), HttpError> {
     let bad = HttpError::BadRequest;
-    match FIELDS.iter().position(|f| name.eq_ignore_ascii_case(f)) {
+    match FIELDS.iter().position(|f| same_nocase(name, f)) {
         Some(0) => once(&mut h.host, value)?,
         Some(1) => once(&mut h.origin, value)?,
         Some(2) => h.upgrade_websocket |= list_has(value, b"websocket"),
@@ -237,9 +244,7 @@ pub fn host_is_trusted(host: &[u8], names: &[&[u8]]) -> bool {
     }
     let ipv6 = name.len() > 2 && name.first() == Some(&b'[') && name.last() == Some(&b']');
     let ipv4 = !name.is_empty() && name.iter().all(|&b| b.is_ascii_digit() || b == b'.');
-    ipv6 || ipv4
-        || name.eq_ignore_ascii_case(b"localhost")
-        || names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    ipv6 || ipv4 || same_nocase(name, b"localhost") || names.iter().any(|n| same_nocase(n, name))
 }
 
 /// Whether `origin` is this server's own page (`http://` or `https://`
@@ -247,11 +252,11 @@ pub fn host_is_trusted(host: &[u8], names: &[&[u8]]) -> bool {
 pub fn origin_is_allowed(origin: &[u8], host: &[u8], allowed: &[&[u8]]) -> bool {
     let own = |scheme: &[u8]| {
         origin.len() == scheme.len() + host.len()
-            && origin.split_at_checked(scheme.len()).is_some_and(|(s, h)| {
-                s.eq_ignore_ascii_case(scheme) && h.eq_ignore_ascii_case(host)
-            })
+            && origin
+                .split_at_checked(scheme.len())
+                .is_some_and(|(s, h)| same_nocase(s, scheme) && same_nocase(h, host))
     };
-    own(b"http://") || own(b"https://") || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+    own(b"http://") || own(b"https://") || allowed.iter().any(|a| same_nocase(a, origin))
 }
 
 /// The checks of a WebSocket handshake (RFC 6455 4.2.1) on a request the
@@ -344,12 +349,60 @@ pub fn write_usize(n: usize, out: &mut [u8]) -> usize {
 /// HEAD).
 pub fn page_head(body_len: usize, out: &mut [u8]) -> usize {
     let mut o = Out::new(out);
-    o.put(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ")
-        .num(body_len)
-        .put(b"\r\nCache-Control: no-store\r\nContent-Security-Policy: ")
-        .put(super::CSP)
-        .put(b"\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n");
+    o.put(HEAD_START).num(body_len).put(HEAD_CSP).put(super::CSP).put(HEAD_END);
     o.done()
+}
+
+const HEAD_START: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ";
+const HEAD_CSP: &[u8] = b"\r\nCache-Control: no-store\r\nContent-Security-Policy: ";
+const HEAD_END: &[u8] =
+    b"\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n";
+
+/// The decimal digits of [`PAGE`](super::PAGE)'s length.
+const PAGE_LEN: ([u8; 20], usize) = decimal(super::PAGE.len());
+const PAGE_HEAD_LEN: usize =
+    HEAD_START.len() + PAGE_LEN.1 + HEAD_CSP.len() + super::CSP.len() + HEAD_END.len();
+
+/// [`page_head`] for [`PAGE`](super::PAGE), made by the compiler: a
+/// server sends it as it is, with no code to write it.
+pub static PAGE_HEAD: [u8; PAGE_HEAD_LEN] = {
+    let mut out = [0u8; PAGE_HEAD_LEN];
+    let (digits, n) = PAGE_LEN;
+    let digits = digits.split_at(n).0;
+    let mut at = 0;
+    let parts: [&[u8]; 5] = [HEAD_START, digits, HEAD_CSP, super::CSP, HEAD_END];
+    let mut p = 0;
+    // Evaluated at compile time: an index out of bounds is a build error.
+    while p < parts.len() {
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[at] = parts[p][i];
+            (at, i) = (at + 1, i + 1);
+        }
+        p += 1;
+    }
+    out
+};
+
+/// `n` in decimal (at compile time): the digits and how many.
+const fn decimal(mut n: usize) -> ([u8; 20], usize) {
+    let mut rev = [0u8; 20];
+    let mut k = 0;
+    loop {
+        rev[k] = b'0' + (n % 10) as u8;
+        (n, k) = (n / 10, k + 1);
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = [0u8; 20];
+    let mut i = 0;
+    while i < k {
+        out[i] = rev[k - 1 - i];
+        i += 1;
+    }
+    (out, k)
 }
 
 /// Writes the 101 response accepting a WebSocket with client key `key`;
@@ -362,16 +415,17 @@ pub fn switching_protocols(key: &[u8], out: &mut [u8]) -> usize {
     o.done()
 }
 
-/// The reason phrase of the statuses [`error_response`] writes.
-fn reason(status: u16) -> (u16, &'static [u8]) {
+/// The status line's code and reason phrase of the statuses
+/// [`error_response`] writes (all three digits: no number to format).
+fn status_line(status: u16) -> &'static [u8] {
     match status {
-        400 => (400, b"Bad Request"),
-        403 => (403, b"Forbidden"),
-        404 => (404, b"Not Found"),
-        405 => (405, b"Method Not Allowed"),
-        426 => (426, b"Upgrade Required"),
-        431 => (431, b"Request Header Fields Too Large"),
-        _ => (500, b"Internal Server Error"),
+        400 => b"400 Bad Request",
+        403 => b"403 Forbidden",
+        404 => b"404 Not Found",
+        405 => b"405 Method Not Allowed",
+        426 => b"426 Upgrade Required",
+        431 => b"431 Request Header Fields Too Large",
+        _ => b"500 Internal Server Error",
     }
 }
 
@@ -381,25 +435,25 @@ fn reason(status: u16) -> (u16, &'static [u8]) {
 /// (left out when `head_only`, for HEAD, with the same `Content-Length`)
 /// and `Connection: close`. Its length, or 0 if `out` is too short.
 pub fn error_response(status: u16, head_only: bool, out: &mut [u8]) -> usize {
-    let (status, phrase) = reason(status);
-    let mut code = [0u8; 5];
-    let k = write_usize(usize::from(status), &mut code);
-    let code = code.get(..k).unwrap_or(&[]);
+    let line = status_line(status);
     let extra: &[u8] = match status {
         405 => b"Allow: GET, HEAD\r\n",
         426 => b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
         _ => b"",
     };
-    let body: [&[u8]; 4] = [code, b" ", phrase, b"\n"];
+    // The body's length, two digits: every line above is 13 to 35 bytes.
+    let n = line.len() + 1;
+    let len = [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8];
     let mut o = Out::new(out);
-    for part in [b"HTTP/1.1 ", code, b" ", phrase, b"\r\n", extra] {
-        o.put(part);
-    }
-    o.put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ")
-        .num(body.iter().map(|p| p.len()).sum())
+    o.put(b"HTTP/1.1 ")
+        .put(line)
+        .put(b"\r\n")
+        .put(extra)
+        .put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ")
+        .put(&len)
         .put(b"\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n");
-    for part in body.iter().filter(|_| !head_only) {
-        o.put(part);
+    if !head_only {
+        o.put(line).put(b"\n");
     }
     o.done()
 }

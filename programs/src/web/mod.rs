@@ -26,6 +26,6 @@ pub const PAGE: &[u8] = include_bytes!("page.html");
 /// script (by hash) and connections to its own origin; no framing, no
 /// form submission, no `<base>`.
 pub const CSP: &[u8] = b"default-src 'none'; \
-script-src 'sha256-QFYDuuh7jgkL45ZRrIImCCVkfRTuH4IcX30Ksczvgtw='; \
-style-src 'sha256-/UPmHbSvl7qwuwPkYCf7ac3UOiH/ijXU9Ah8pcxuZ5A='; \
+script-src 'sha256-ktlpeOXDM0DnEHl3CyPmTe1mxbw3y53VJuREF9Ftq2E='; \
+style-src 'sha256-iFAtwf3vG+nN105lkhaZ0va42wOI0UZOxb2ryHiDiGs='; \
 connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

@@ -52,21 +52,23 @@ pub mod code {
     pub const TOO_BIG: u16 = 1009;
 }
 
-/// A frame's opcode.
+/// A frame's opcode; its discriminant is its 4 bits, so that
+/// [`bits`](Opcode::bits) is no code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Opcode {
     /// 0x0: a further fragment of a data message.
-    Continuation,
+    Continuation = 0x0,
     /// 0x1: the first frame of a text message.
-    Text,
+    Text = 0x1,
     /// 0x2: the first frame of a binary message.
-    Binary,
+    Binary = 0x2,
     /// 0x8: close.
-    Close,
+    Close = 0x8,
     /// 0x9: ping.
-    Ping,
+    Ping = 0x9,
     /// 0xA: pong.
-    Pong,
+    Pong = 0xA,
 }
 
 impl Opcode {
@@ -85,14 +87,7 @@ impl Opcode {
 
     /// The opcode's 4 bits.
     pub const fn bits(self) -> u8 {
-        match self {
-            Opcode::Continuation => 0,
-            Opcode::Text => 1,
-            Opcode::Binary => 2,
-            Opcode::Close => 8,
-            Opcode::Ping => 9,
-            Opcode::Pong => 10,
-        }
+        self as u8
     }
 
     /// Close, ping and pong: never fragmented, at most 125 bytes.
@@ -186,6 +181,12 @@ pub fn close_payload(p: &[u8]) -> Result<(u16, &[u8]), u16> {
         Err(_) => Err(code::INVALID_DATA),
     }
 }
+
+/// What a WebSocket gets when the room is full: a text frame
+/// `error: server full` (a line, as a line client gets) and a close frame
+/// with 1013 (try again later), written out (a test checks them against
+/// [`encode_frame`] and [`encode_close`]) so that no code builds them.
+pub const SERVER_FULL: &[u8] = b"\x81\x13error: server full\n\x88\x02\x03\xF5";
 
 /// The longest server frame header (64-bit length, no mask).
 pub const MAX_HEADER: usize = 10;

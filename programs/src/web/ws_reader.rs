@@ -74,16 +74,21 @@ impl Utf8 {
             *self = Utf8 { need: self.need - 1, lo: 0x80, hi: 0xBF };
             return true;
         }
-        let (need, lo, hi) = match b {
+        let need = match b {
             0x00..=0x7F => return true,
-            0xC2..=0xDF => (1, 0x80, 0xBF),
-            0xE0 => (2, 0xA0, 0xBF),
-            0xED => (2, 0x80, 0x9F),
-            0xE1..=0xEF => (2, 0x80, 0xBF),
-            0xF0 => (3, 0x90, 0xBF),
-            0xF1..=0xF3 => (3, 0x80, 0xBF),
-            0xF4 => (3, 0x80, 0x8F),
+            0xC2..=0xDF => 1,
+            0xE0..=0xEF => 2,
+            0xF0..=0xF4 => 3,
             _ => return false,
+        };
+        // The second byte's range: narrower after these four (no
+        // overlong forms, surrogates, or code points past U+10FFFF).
+        let (lo, hi) = match b {
+            0xE0 => (0xA0, 0xBF),
+            0xED => (0x80, 0x9F),
+            0xF0 => (0x90, 0xBF),
+            0xF4 => (0x80, 0x8F),
+            _ => (0x80, 0xBF),
         };
         *self = Utf8 { need, lo, hi };
         true
@@ -100,13 +105,15 @@ pub struct Reader {
     opcode: Opcode,
     fin: bool,
     mask: [u8; 4],
-    /// Payload bytes of the frame still to come, and those seen.
-    left: u64,
-    seen: u64,
+    /// Payload bytes of the frame still to come, and those seen (a
+    /// `usize`, no 64-bit arithmetic on 32-bit machines: a frame taken is
+    /// a control frame, at most 125 bytes, or text within `max`).
+    left: usize,
+    seen: usize,
     /// A text message is in progress (a fragment without FIN came).
     in_msg: bool,
     /// Its bytes so far.
-    msg_len: u64,
+    msg_len: usize,
     utf8: Utf8,
     /// A ping's or close's payload (a pong's is skipped, so that it
     /// never replaces a ping still to answer).
@@ -228,22 +235,26 @@ impl Reader {
             Decoded::Frame(h) => h,
         };
         self.hdr_len = 0;
-        match (h.opcode, self.in_msg) {
-            (Opcode::Continuation, false) | (Opcode::Text | Opcode::Binary, true) => {
+        // Past usize (32-bit machines): over any `max`, as it should be.
+        let len = usize::try_from(h.len).unwrap_or(usize::MAX);
+        if !h.opcode.is_control() {
+            // A continuation exactly when a message is in progress (a
+            // binary one never is: it fails here, at its first frame).
+            if (h.opcode == Opcode::Continuation) != self.in_msg {
                 return Err(code::PROTOCOL_ERROR);
             }
-            (Opcode::Binary, _) => return Err(code::UNSUPPORTED),
-            (Opcode::Text | Opcode::Continuation, _) => {
-                if self.msg_len.saturating_add(h.len) > max as u64 {
-                    return Err(code::TOO_BIG);
-                }
-                self.in_msg = true;
+            if h.opcode == Opcode::Binary {
+                return Err(code::UNSUPPORTED);
             }
-            (Opcode::Ping | Opcode::Close, _) => (self.ctl_len, self.ping) = (0, false),
-            (Opcode::Pong, _) => {}
+            if self.msg_len.saturating_add(len) > max {
+                return Err(code::TOO_BIG);
+            }
+            self.in_msg = true;
+        } else if h.opcode != Opcode::Pong {
+            (self.ctl_len, self.ping) = (0, false); // a ping or a close
         }
         (self.in_frame, self.opcode, self.fin, self.mask) = (true, h.opcode, h.fin, h.mask);
-        (self.left, self.seen) = (h.len, 0);
+        (self.left, self.seen) = (len, 0);
         Ok((h.header_len - had, true))
     }
 
@@ -251,14 +262,13 @@ impl Reader {
     /// `out` (as far as it has room), a ping's or close's to `ctl`. The
     /// input bytes taken and the text bytes written.
     fn payload(&mut self, input: &[u8], out: &mut [u8]) -> Result<(usize, usize), u16> {
-        let left = usize::try_from(self.left).unwrap_or(usize::MAX);
-        let mut n = input.len().min(left);
+        let mut n = input.len().min(self.left);
         let text = !self.opcode.is_control();
         let keep = matches!(self.opcode, Opcode::Ping | Opcode::Close);
         if text {
             n = n.min(out.len());
         }
-        let (mask, seen) = (self.mask, self.seen as usize);
+        let (mask, seen) = (self.mask, self.seen);
         for (i, &b) in input.iter().take(n).enumerate() {
             let b = b ^ mask[(seen + i) & 3];
             if text {
@@ -273,13 +283,13 @@ impl Reader {
                 *c = b;
             }
         }
-        (self.left, self.seen) = (self.left - n as u64, self.seen + n as u64);
+        (self.left, self.seen) = (self.left - n, self.seen + n);
         if text {
-            self.msg_len += n as u64;
+            self.msg_len += n;
             return Ok((n, n));
         }
         if keep {
-            self.ctl_len = self.seen.min(CONTROL_MAX as u64) as u8;
+            self.ctl_len = self.seen.min(CONTROL_MAX) as u8;
         }
         Ok((n, 0))
     }
