@@ -199,18 +199,11 @@ impl WebSlot {
                 };
                 self.ctl_off = 0;
             }
-            // A pong of the ping's payload (at most 125 bytes, as the
-            // reader keeps), or a close frame with the code (none for
-            // 1005, no status): encode_pong and encode_close's frames,
-            // through one encode_frame.
             let mut f = [0u8; 2 + 125];
-            let code = self.close_code.to_be_bytes();
-            let (op, payload) = match self.ctl {
-                Ctl::Pong => (Opcode::Pong, self.rd.ping().unwrap_or(&[])),
-                _ if self.close_code == code::NO_STATUS => (Opcode::Close, &[][..]),
-                _ => (Opcode::Close, &code[..]),
+            let n = match self.ctl {
+                Ctl::Pong => ws::encode_pong(self.rd.ping().unwrap_or(&[]), &mut f),
+                _ => ws::encode_close(self.close_code, b"", &mut f),
             };
-            let n = ws::encode_frame(op, payload, &mut f);
             while self.ctl_off < n {
                 match s.send(f.get(self.ctl_off..n).unwrap_or(&[]))? {
                     Some(k) if k > 0 => self.ctl_off += k,

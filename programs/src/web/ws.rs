@@ -245,16 +245,17 @@ pub fn encode_pong(payload: &[u8], out: &mut [u8]) -> usize {
 /// any payload when `code` is [`code::NO_STATUS`]. Its length, or 0 if it
 /// does not fit in `out`.
 pub fn encode_close(code: u16, reason: &[u8], out: &mut [u8]) -> usize {
-    if code == code::NO_STATUS {
-        return encode_frame(Opcode::Close, &[], out);
+    let bits = code.to_be_bytes();
+    if code == code::NO_STATUS || reason.is_empty() {
+        let payload: &[u8] = if code == code::NO_STATUS { &[] } else { &bits };
+        return encode_frame(Opcode::Close, payload, out);
     }
     let mut reason = reason.get(..123).unwrap_or(reason);
     if let Err(e) = core::str::from_utf8(reason) {
         reason = reason.get(..e.valid_up_to()).unwrap_or(&[]);
     }
     let mut p = [0u8; 125];
-    let [hi, lo] = code.to_be_bytes();
-    (p[0], p[1]) = (hi, lo);
+    (p[0], p[1]) = (bits[0], bits[1]);
     let n = 2 + reason.len();
     if let Some(dst) = p.get_mut(2..n) {
         dst.copy_from_slice(reason);
