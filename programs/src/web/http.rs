@@ -322,35 +322,9 @@ impl<'a> Out<'a> {
         self
     }
 
-    #[inline(never)]
-    fn num(&mut self, n: usize) -> &mut Self {
-        let mut digits = [0u8; 20];
-        let k = write_usize(n, &mut digits);
-        self.put(digits.get(..k).unwrap_or(&[]))
-    }
-
     fn done(&self) -> usize {
         if self.overflow { 0 } else { self.len }
     }
-}
-
-/// Writes `n` in decimal to the start of `out`; the digits written, or 0
-/// if `out` is too short.
-pub fn write_usize(n: usize, out: &mut [u8]) -> usize {
-    let mut w = crate::fmt::BufWriter::new(out);
-    crate::fmt::Show::show(&n, &mut w);
-    if w.truncated() { 0 } else { w.len() }
-}
-
-/// Writes the head of the page's 200 response (`Content-Type: text/html`,
-/// `Content-Length: body_len`, no caching, the page's strict
-/// [`CSP`](super::CSP), no sniffing, no referrer, `Connection: close`);
-/// its length, or 0 if `out` is too short. The body follows (not for
-/// HEAD).
-pub fn page_head(body_len: usize, out: &mut [u8]) -> usize {
-    let mut o = Out::new(out);
-    o.put(HEAD_START).num(body_len).put(HEAD_CSP).put(super::CSP).put(HEAD_END);
-    o.done()
 }
 
 const HEAD_START: &[u8] =
@@ -364,8 +338,11 @@ const PAGE_LEN: ([u8; 20], usize) = decimal(super::PAGE.len());
 const PAGE_HEAD_LEN: usize =
     HEAD_START.len() + PAGE_LEN.1 + HEAD_CSP.len() + super::CSP.len() + HEAD_END.len();
 
-/// [`page_head`] for [`PAGE`](super::PAGE), made by the compiler: a
-/// server sends it as it is, with no code to write it.
+/// The head of the page's 200 response (`Content-Type: text/html`,
+/// `Content-Length` of [`PAGE`](super::PAGE), no caching, the page's
+/// strict [`CSP`](super::CSP), no sniffing, no referrer,
+/// `Connection: close`), made by the compiler: a server sends it as it
+/// is, with no code to write it. The page follows (not for HEAD).
 pub static PAGE_HEAD: [u8; PAGE_HEAD_LEN] = {
     let mut out = [0u8; PAGE_HEAD_LEN];
     let (digits, n) = PAGE_LEN;
