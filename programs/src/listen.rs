@@ -174,6 +174,9 @@ impl Listener {
     /// descriptors (E): dropped a connection`; the loop goes on); and
     /// [`Pending::Done`] when none is pending or `accept` failed (said as
     /// `PROG: accept: E`).
+    // Out of line: inlined into chat-server's accept loop it cost 388
+    // bytes on armv7 (echo-server and time-server pay 152 and 96 for the
+    // call instead; 140 fewer in all).
     #[inline(never)]
     pub fn next_pending(&mut self, prog: &str) -> Pending {
         match self.accept() {
