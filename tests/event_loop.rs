@@ -26,7 +26,7 @@ struct Ctx {
 enum Action {
     /// Unregister and close every other fd of the batch.
     CloseOthers,
-    /// Close the other fd and register a fresh, idle socket under its number.
+    /// Replace the other fd by a fresh, idle socket under the same number.
     ReuseOther,
     /// Change the other fd's interest to WRITE only.
     OtherWriteOnly,
@@ -55,13 +55,16 @@ macro_rules! dispatch_tests {
                         }
                         Action::ReuseOther => {
                             lp.unregister(other).unwrap();
-                            unsafe { libc::close(other) };
+                            // dup2 closes `other` and reuses its number in one
+                            // step. A close, then a new socket, would leave the
+                            // number free for a moment, and a test on another
+                            // thread could take it, or lose its own fd to ours.
                             let (fresh, peer) = UnixStream::pair().unwrap();
                             let nfd = fresh.into_raw_fd();
-                            if nfd != other {
-                                assert_eq!(unsafe { libc::dup2(nfd, other) }, other);
-                                unsafe { libc::close(nfd) };
-                            }
+                            // SAFETY (test): `other` and `nfd` are both ours.
+                            assert_eq!(unsafe { libc::dup2(nfd, other) }, other);
+                            // SAFETY (test): nfd is ours and now duplicated.
+                            unsafe { libc::close(nfd) };
                             lp.register(other, Events::READ, on_io, Token(99)).unwrap();
                             ctx.keep.push(peer);
                         }
