@@ -69,6 +69,11 @@ HEADS = {
         "GET /ws HTTP/1.1", "Host: 10.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
         "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="])
         + bytes([0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]),
+    # Accept-Encoding: q-values, a list over two lines, one without gzip.
+    "accept_gzip_q": crlf([
+        "GET / HTTP/1.1", "Host: 10.0.0.1", "Accept-Encoding: identity;q=1, gzip ; Q=0.5, *;q=0",
+        "accept-encoding: br"]),
+    "accept_no_gzip": crlf(["HEAD / HTTP/1.1", "Host: 10.0.0.1", "Accept-Encoding: gzip;q=0.000, br"]),
     # Malformed.
     "bad_absolute": b"GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
     "bad_obs_fold": b"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n",

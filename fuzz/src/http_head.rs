@@ -107,6 +107,30 @@ impl Model {
     }
 }
 
+impl Model {
+    /// `None` without `Accept-Encoding`; else whether an item of one is
+    /// gzip, x-gzip or `*` whose text after its first `;` is not `q=`
+    /// then `0` then only zeros and dots.
+    fn accepts_gzip(&self) -> Option<bool> {
+        let values = self.all("accept-encoding");
+        if values.is_empty() {
+            return None;
+        }
+        let item_ok = |item: &str| {
+            let ws = [' ', '\t'];
+            let (coding, weight) = item.split_once(';').unwrap_or((item, ""));
+            let coding = coding.trim_matches(ws).to_ascii_lowercase();
+            let weight = weight.trim_matches(ws);
+            let q = weight.strip_prefix("q=").or_else(|| weight.strip_prefix("Q="));
+            let zero = q.is_some_and(|q| {
+                q.starts_with('0') && q[1..].chars().all(|c| c == '0' || c == '.')
+            });
+            ["gzip", "x-gzip", "*"].contains(&coding.as_str()) && !zero
+        };
+        Some(values.iter().any(|v| String::from_utf8_lossy(v).split(',').any(item_ok)))
+    }
+}
+
 fn same(h: &Head<'_>, r: &Model, stream: &[u8]) {
     assert_eq!(
         (h.method, h.path, h.minor, h.head_len),
@@ -118,6 +142,7 @@ fn same(h: &Head<'_>, r: &Model, stream: &[u8]) {
     assert_eq!(h.ws_version, r.one("sec-websocket-version"));
     assert_eq!(h.upgrade_websocket, r.lists("upgrade", "websocket"));
     assert_eq!(h.connection_upgrade, r.lists("connection", "upgrade"));
+    assert_eq!(h.accept_gzip, r.accepts_gzip());
     assert!(h.head_len <= stream.len());
 }
 

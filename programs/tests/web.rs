@@ -4,7 +4,7 @@
 
 use progs::web::http::{self, Head, HttpError};
 use progs::web::ws::{self, Decoded, Event, Opcode, Reader, code};
-use progs::web::{CSP, PAGE, base64, sha1};
+use progs::web::{CSP, PAGE, PAGE_GZ, base64, sha1};
 use ws_model::{Ev, feed as run};
 
 /// The `ws_frame` fuzz target's checks: `feed` reads chunks as a server
@@ -510,6 +510,10 @@ fn check_captured(name: &str, data: &[u8], from: &str, lan: bool, kind: &str) {
     assert_eq!(!host.starts_with(b"127.0.0.1:"), lan, "{name}: Host {host:?}");
     if kind == "get" {
         assert_eq!(h.path, b"/", "{name}");
+        // Browsers list gzip; curl, without --compressed, sends nothing,
+        // which accepts any coding. Either way the page may go gzip-coded.
+        let listed = if from == "curl" { None } else { Some(true) };
+        assert_eq!((h.accept_gzip, h.gzip_ok()), (listed, true), "{name}");
         assert!(!h.upgrade_websocket && !h.connection_upgrade, "{name}");
         assert_eq!((h.ws_key, h.ws_version), (None, None), "{name}");
         assert_eq!(http::upgrade_check(&h, &[], &[]), Err(400), "{name}");
@@ -702,7 +706,8 @@ fn responses() {
     assert_eq!(http::switching_protocols(b"dGhlIHNhbXBsZSBub25jZQ==", &mut out[..n - 1]), 0);
     let text = std::str::from_utf8(&http::PAGE_HEAD).unwrap();
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
-    assert!(text.contains(&format!("\r\nContent-Length: {}\r\n", PAGE.len())));
+    assert!(text.contains(&format!("\r\nContent-Length: {}\r\n", PAGE_GZ.len())));
+    assert!(text.contains("\r\nContent-Encoding: gzip\r\n"));
     assert!(text.contains(&format!(
         "\r\nContent-Security-Policy: {}\r\n",
         std::str::from_utf8(CSP).unwrap()
@@ -714,6 +719,7 @@ fn responses() {
         (403, "403 Forbidden"),
         (404, "404 Not Found"),
         (405, "405 Method Not Allowed"),
+        (406, "406 Not Acceptable"),
         (426, "426 Upgrade Required"),
         (431, "431 Request Header Fields Too Large"),
         (999, "500 Internal Server Error"),
@@ -817,6 +823,65 @@ fn page_csp_hashes_match() {
         base64::encode(&sha256(body.as_bytes()), &mut b64).unwrap();
         let want = format!("{directive} 'sha256-{}';", std::str::from_utf8(&b64).unwrap());
         assert!(csp.contains(&want), "put `{want}` in web::CSP");
+    }
+}
+
+/// The deflate stream of the gzip member `gz`, checked against RFC 1952's
+/// fixed header (no optional fields: the build script writes none) and
+/// its CRC-32 and length, then inflated.
+fn gunzip(gz: &[u8]) -> Vec<u8> {
+    assert_eq!(gz[..4], [0x1f, 0x8b, 8, 0], "magic, deflate, no flags");
+    let (body, trailer) = gz[10..].split_at(gz.len() - 18);
+    let data = miniz_oxide::inflate::decompress_to_vec(body).expect("valid deflate");
+    let crc = data.iter().fold(!0u32, |mut c, &b| {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = (c >> 1) ^ (0xEDB8_8320 & (c & 1).wrapping_neg());
+        }
+        c
+    });
+    assert_eq!(trailer[..4], (!crc).to_le_bytes(), "CRC-32");
+    assert_eq!(trailer[4..], (data.len() as u32).to_le_bytes(), "ISIZE");
+    data
+}
+
+#[test]
+fn the_page_is_sent_gzip_coded() {
+    assert_eq!(gunzip(PAGE_GZ), PAGE);
+    assert!(PAGE_GZ.len() * 10 < PAGE.len() * 6, "{} of {} bytes", PAGE_GZ.len(), PAGE.len());
+    // gunzip's own CRC-32 is checked too, on the standard check value:
+    // the CRC-32 of "123456789" is 0xCBF43926.
+    let check = miniz_oxide::deflate::compress_to_vec(b"123456789", 6);
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    gz.extend(check);
+    gz.extend(0xCBF4_3926u32.to_le_bytes());
+    gz.extend(9u32.to_le_bytes());
+    assert_eq!(gunzip(&gz), b"123456789");
+}
+
+#[test]
+fn accept_encoding_decides_whether_the_page_may_go() {
+    let cases: [(&str, Option<bool>); 14] = [
+        ("", None),
+        ("Accept-Encoding: gzip, deflate, br, zstd\r\n", Some(true)),
+        ("Accept-Encoding: deflate, gzip\r\n", Some(true)),
+        ("Accept-Encoding: GZIP\r\n", Some(true)),
+        ("Accept-Encoding: x-gzip\r\n", Some(true)),
+        ("Accept-Encoding: *\r\n", Some(true)),
+        ("Accept-Encoding: gzip;q=0.5, identity\r\n", Some(true)),
+        ("Accept-Encoding: gzip ; q=0.001\r\n", Some(true)),
+        ("Accept-Encoding: identity\r\n", Some(false)),
+        ("Accept-Encoding: \r\n", Some(false)),
+        ("Accept-Encoding: gzip;q=0\r\n", Some(false)),
+        ("Accept-Encoding: br, gzip; Q=0.000\r\n", Some(false)),
+        ("Accept-Encoding: gzipx, agzip\r\n", Some(false)),
+        // Lists over several lines combine.
+        ("Accept-Encoding: br\r\nAccept-Encoding: gzip\r\n", Some(true)),
+    ];
+    for (field, want) in cases {
+        let req = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{field}\r\n");
+        let h = head(req.as_bytes());
+        assert_eq!((h.accept_gzip, h.gzip_ok()), (want, want != Some(false)), "{field:?}");
     }
 }
 

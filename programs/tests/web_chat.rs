@@ -86,7 +86,10 @@ fn page_and_http_errors() {
     assert!(csp.starts_with("default-src 'none'"), "{csp}");
     let len: usize = header(&get, "Content-Length").unwrap().parse().unwrap();
     assert_eq!(body(&get).len(), len);
-    assert!(body(&get).starts_with(b"<!DOCTYPE html>"));
+    // The page, compressed at build time (tests/web.rs checks it inflates
+    // to the page's source).
+    assert_eq!(header(&get, "Content-Encoding").as_deref(), Some("gzip"));
+    assert_eq!(body(&get), progs::web::PAGE_GZ);
     assert_eq!(header(&get, "Connection").as_deref(), Some("close"));
 
     let head = http(s.web, b"HEAD / HTTP/1.1\r\nHost: localhost:8080\r\n\r\n");
@@ -94,7 +97,10 @@ fn page_and_http_errors() {
     assert_eq!(header(&head, "Content-Length").unwrap().parse::<usize>().unwrap(), len);
     assert!(body(&head).is_empty());
 
-    let cases: [(&[u8], &str); 6] = [
+    let cases: [(&[u8], &str); 8] = [
+        // A client that says it takes no gzip: the page has no other form.
+        (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: identity\r\n\r\n", "406"),
+        (b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip;q=0, br\r\n\r\n", "406"),
         (b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "404"),
         (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "405"),
         (b"garbage\r\n\r\n", "400"),

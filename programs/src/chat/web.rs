@@ -1,5 +1,5 @@
 //! The chat's browser side (`--web ADDR:PORT`): an HTTP/1.1 listener that
-//! serves the page (`progs::web::PAGE`) and upgrades `GET /ws` to a
+//! serves the page (`progs::web::PAGE_GZ`) and upgrades `GET /ws` to a
 //! WebSocket, whose connection then becomes an ordinary chat member.
 //!
 //! - HTTP connections wait in a small table ([`Http`]) until their request
@@ -492,6 +492,7 @@ fn route(h: &Head<'_>, names: (&[&[u8]], &[&[u8]]), out: &mut [u8]) -> Route {
         },
         b"/" if !h.method_allowed() => 405,
         b"/" if h.host.is_some_and(|host| !http::host_is_trusted(host, names.0)) => 403,
+        b"/" if !h.gzip_ok() => 406,
         b"/" => return Route::Page(!head_only),
         _ => 404,
     };
@@ -526,7 +527,7 @@ fn answer(lp: &mut Loop, chat: &mut Chat, i: usize, head: &[u8], more: &[u8], pa
 /// reset).
 fn write_answer(lp: &mut Loop, chat: &mut Chat, i: usize) {
     let Some(h) = chat.http.get_mut(i).and_then(Option::as_mut) else { return };
-    let page: &[u8] = if h.page { progs::web::PAGE } else { &[] };
+    let page: &[u8] = if h.page { progs::web::PAGE_GZ } else { &[] };
     let mut interest = Events::WRITE;
     for _ in 0..16 {
         let rest = match h.buf.get(h.sent..h.out) {

@@ -14,6 +14,9 @@
 //!   `Sec-WebSocket-Key` and `Sec-WebSocket-Version` at most once each. A
 //!   body is refused: `Transfer-Encoding`, or a `Content-Length` other
 //!   than 0, is a bad request (the server has only GET and HEAD).
+//! - The page is sent gzip-compressed. `Accept-Encoding` is read only for
+//!   that: with none, any coding is acceptable (RFC 9110 12.5.3); with
+//!   one, it must list `gzip`, `x-gzip` or `*` without `q=0`.
 //! - Errors are decided once the head is complete (or over the limit), so
 //!   the result never depends on how the bytes were split.
 
@@ -60,6 +63,9 @@ pub struct Head<'a> {
     pub ws_key: Option<&'a [u8]>,
     /// `Sec-WebSocket-Version`.
     pub ws_version: Option<&'a [u8]>,
+    /// `Accept-Encoding`: `None` without one, else whether one of them
+    /// accepts gzip (see [`Head::gzip_ok`]).
+    pub accept_gzip: Option<bool>,
     /// The head's length, its final empty line included: bytes after it
     /// are the next request, or the client's first WebSocket frames.
     pub head_len: usize,
@@ -69,6 +75,12 @@ impl Head<'_> {
     /// GET or HEAD, the methods the server has.
     pub fn method_allowed(&self) -> bool {
         self.method == b"GET" || self.method == b"HEAD"
+    }
+
+    /// Whether the client takes a gzip-coded body: it sent no
+    /// `Accept-Encoding`, or one that accepts gzip.
+    pub fn gzip_ok(&self) -> bool {
+        self.accept_gzip != Some(false)
     }
 }
 
@@ -114,15 +126,34 @@ fn list_has(value: &[u8], token: &[u8]) -> bool {
     value.split(|&b| b == b',').any(|item| same_nocase(trim(item), token))
 }
 
+/// Whether the `Accept-Encoding` value `value` accepts gzip: one of its
+/// items is `gzip`, `x-gzip` or `*` (any case), and what follows its
+/// first `;` (its weight) is not `q=0`, `q=0.`, `q=0.0`, ...
+#[inline(never)]
+fn accepts_gzip(value: &[u8]) -> bool {
+    value.split(|&b| b == b',').any(|item| {
+        let semi = item.iter().position(|&b| b == b';').unwrap_or(item.len());
+        let (coding, weight) = item.split_at(semi);
+        let coding = trim(coding);
+        let weight = trim(weight.get(1..).unwrap_or(&[]));
+        let zero = match weight {
+            [b'q' | b'Q', b'=', b'0', rest @ ..] => rest.iter().all(|&b| b == b'.' || b == b'0'),
+            _ => false,
+        };
+        (same_nocase(coding, b"gzip") || same_nocase(coding, b"x-gzip") || coding == b"*") && !zero
+    })
+}
+
 /// The header fields [`parse`] looks at, lower case, in the order the
 /// `match` of [`field`] expects.
-const FIELDS: [&[u8]; 8] = [
+const FIELDS: [&[u8]; 9] = [
     b"host",
     b"origin",
     b"upgrade",
     b"connection",
     b"sec-websocket-key",
     b"sec-websocket-version",
+    b"accept-encoding",
     b"transfer-encoding",
     b"content-length",
 ];
@@ -186,7 +217,8 @@ fn field<'a>(h: &mut Head<'a>, name: &[u8], value: &'a [u8]) -> Result<(), HttpE
         Some(3) => h.connection_upgrade |= list_has(value, b"upgrade"),
         Some(4) => once(&mut h.ws_key, value)?,
         Some(5) => once(&mut h.ws_version, value)?,
-        Some(6) => return Err(bad),
+        Some(6) => h.accept_gzip = Some(h.accept_gzip == Some(true) || accepts_gzip(value)),
+        Some(7) => return Err(bad),
         Some(_) if value != b"0" => return Err(bad),
         _ => {}
     }
@@ -214,6 +246,7 @@ pub fn parse(buf: &[u8], max: usize) -> Result<Option<Head<'_>>, HttpError> {
         connection_upgrade: false,
         ws_key: None,
         ws_version: None,
+        accept_gzip: None,
         head_len,
     };
     for line in lines.take_while(|l| !l.is_empty()) {
@@ -327,19 +360,20 @@ impl<'a> Out<'a> {
     }
 }
 
-const HEAD_START: &[u8] =
-    b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ";
+const HEAD_START: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+Content-Encoding: gzip\r\nContent-Length: ";
 const HEAD_CSP: &[u8] = b"\r\nCache-Control: no-store\r\nContent-Security-Policy: ";
 const HEAD_END: &[u8] =
     b"\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n";
 
-/// The decimal digits of [`PAGE`](super::PAGE)'s length.
-const PAGE_LEN: ([u8; 20], usize) = decimal(super::PAGE.len());
+/// The decimal digits of [`PAGE_GZ`](super::PAGE_GZ)'s length.
+const PAGE_LEN: ([u8; 20], usize) = decimal(super::PAGE_GZ.len());
 const PAGE_HEAD_LEN: usize =
     HEAD_START.len() + PAGE_LEN.1 + HEAD_CSP.len() + super::CSP.len() + HEAD_END.len();
 
 /// The head of the page's 200 response (`Content-Type: text/html`,
-/// `Content-Length` of [`PAGE`](super::PAGE), no caching, the page's
+/// `Content-Encoding: gzip`, `Content-Length` of
+/// [`PAGE_GZ`](super::PAGE_GZ), no caching, the page's
 /// strict [`CSP`](super::CSP), no sniffing, no referrer,
 /// `Connection: close`), made by the compiler: a server sends it as it
 /// is, with no code to write it. The page follows (not for HEAD).
@@ -400,6 +434,7 @@ fn status_line(status: u16) -> &'static [u8] {
         403 => b"403 Forbidden",
         404 => b"404 Not Found",
         405 => b"405 Method Not Allowed",
+        406 => b"406 Not Acceptable",
         426 => b"426 Upgrade Required",
         431 => b"431 Request Header Fields Too Large",
         _ => b"500 Internal Server Error",
@@ -407,7 +442,7 @@ fn status_line(status: u16) -> &'static [u8] {
 }
 
 /// Writes a short error response: 400, 403, 404, 405 (with `Allow: GET,
-/// HEAD`), 426 (with `Upgrade: websocket` and `Sec-WebSocket-Version: 13`)
+/// HEAD`), 406, 426 (with `Upgrade: websocket` and `Sec-WebSocket-Version: 13`)
 /// or 431, any other status as 500; a plain-text body of the status line
 /// (left out when `head_only`, for HEAD, with the same `Content-Length`)
 /// and `Connection: close`. Its length, or 0 if `out` is too short.

@@ -20,7 +20,15 @@ mod ws_reader;
 /// The chat page: HTML, CSS and script in one file, no external resource.
 /// It connects to `ws://` (or `wss://`) + its own host + `/ws`, shows each
 /// line received as text, and sends each line typed as a text message.
+/// The server sends [`PAGE_GZ`]; this text is its source (and what the
+/// tests check the CSP hashes against).
 pub const PAGE: &[u8] = include_bytes!("page.html");
+
+/// [`PAGE`] compressed with gzip by the build script (`programs/build.rs`),
+/// about 55 % of its size: what the server embeds and sends, with
+/// `Content-Encoding: gzip` (every browser takes gzip; a client that says
+/// it does not gets 406, see [`http::Head::gzip_ok`]).
+pub const PAGE_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/page.html.gz"));
 
 /// The page's Content-Security-Policy: nothing but its inline style and
 /// script (by hash) and connections to its own origin; no framing, no
