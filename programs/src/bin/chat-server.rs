@@ -44,8 +44,8 @@ A chat room: every line a client sends goes to every other client as
   --backend NAME     select, poll or epoll (default epoll)
   --max-clients N    connections served at once, 1-1000 (default 64); the next gets `error: server full`
   --max-line BYTES   longest line relayed, 1-512 (default 512); longer ones get `error: line too long`
-  --echo-self        also send each line back to its sender (browsers
-                     always get their own lines back)
+  --echo-self        also send each line back to its sender (always for
+                     browsers)
   --stall-timeout SECONDS
                      soft limit: a client owed output that takes none of it
                      for this long is disconnected, 1-3600 (default 10)
@@ -53,19 +53,12 @@ A chat room: every line a client sends goes to every other client as
                      disconnected at once, 16384-65536 (default 65536);
                      senders are paused 8 KiB short of it, so only the
                      server's own notices can push a client past it
-  --web ADDR:PORT    also serve the chat page over HTTP (off unless given;
-                     e.g. 0.0.0.0:8080, then open http://ROUTER:8080/): its
-                     WebSocket (/ws) clients are members like the others
-                     (same nicks, commands and limits; --max-clients counts
-                     both); a request head must come within 5 s and fit
-                     in 2 KiB
-  --web-host NAME    a host name the page is reached by (router.lan), up to
-                     4 times: the page and WebSocket take a Host that is an
-                     IP address, localhost or one of these (DNS rebinding)
+  --web ADDR:PORT    also serve the chat page (e.g. 0.0.0.0:8080, then open
+                     http://ROUTER:8080/): browsers join as members
+  --web-host NAME    a name the page is reached by (router.lan), up to 4
+                     times; IP addresses and localhost always work
   --web-origin ORIGIN
-                     another page that may connect (https://example.org),
-                     up to 4 times: the WebSocket takes only the page's own
-                     Origin and these
+                     another page that may connect, up to 4 times
 
 Fair under floods: output goes through one shared 64 KiB log. When it is
 full (the next line would push out one a client in the room has not been
