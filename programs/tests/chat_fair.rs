@@ -49,10 +49,15 @@ fn set_buf(s: &TcpStream, opt: libc::c_int, bytes: libc::c_int) {
 }
 
 /// Bytes the server has received from `client` but not read yet: the
-/// receive queue of the server's end of that connection, from /proc.
+/// receive queue of the server's end of that connection, from /proc. The
+/// entry is the one with both ends: the client's port alone may also
+/// name an old connection to another server, still in TIME_WAIT (this
+/// test failed so, now and then, while other tests ran).
 fn server_unread_from(client: &TcpStream) -> u64 {
-    let local = client.local_addr().unwrap();
-    let want = format!("{:08X}:{:04X}", u32::from_le_bytes([127, 0, 0, 1]), local.port());
+    let hex = |a: std::net::SocketAddr| {
+        format!("{:08X}:{:04X}", u32::from_le_bytes([127, 0, 0, 1]), a.port())
+    };
+    let (server, me) = (hex(client.peer_addr().unwrap()), hex(client.local_addr().unwrap()));
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
     table
         .lines()
@@ -60,7 +65,9 @@ fn server_unread_from(client: &TcpStream) -> u64 {
         .find_map(|l| {
             // sl local_address rem_address st tx_queue:rx_queue ...
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f.get(2) == Some(&want.as_str())).then(|| f[4].split(':').nth(1).map(str::to_string))
+            let ends = (f.get(1).copied(), f.get(2).copied());
+            (ends == (Some(server.as_str()), Some(me.as_str())))
+                .then(|| f[4].split(':').nth(1).map(str::to_string))
         })
         .flatten()
         .map(|rx| u64::from_str_radix(&rx, 16).unwrap())
