@@ -85,19 +85,13 @@ macro_rules! entry {
     };
 }
 
-/// The servers' shared `--help` paragraph on signals and output, as a
-/// literal for `concat!` (what [`os::init`] and [`log_err!`] do).
+/// The program's help text, packed by the build script: `NAME` is the
+/// file `programs/help/NAME.txt` (where a line `@X` stands for
+/// `help/_X.txt`, e.g. `@server-signals`). For [`cli::fail`](crate::cli::fail).
 #[macro_export]
-macro_rules! server_signals_help {
-    () => {
-        "SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE and SIGTTOU are ignored: the server
-outlives the ssh session that started it, and a log line to the terminal
-never stops it in the background. A closed stdin, stdout or stderr is
-opened to /dev/null. Status and log lines are never waited for: a line
-that stdout or stderr cannot take at once (a full or unread pipe, a reader
-gone) is dropped, and the next line that gets through is preceded by
-`PROG: N log lines dropped`.
-"
+macro_rules! help {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/help/", $name, ".bpe"))
     };
 }
 

@@ -248,20 +248,21 @@ fn every_program_has_help_and_rejects_bad_arguments() {
     for name in
         ["chat-server", "echo-server", "time-server", "chat-client", "watch-client", "link-watch"]
     {
+        // The program unpacks its help text (packed by build.rs) into
+        // exactly the text of programs/help/NAME.txt, its @ lines filled in
+        // (which the build script also writes out whole, beside the packed
+        // one).
+        let text = std::path::Path::new(env!("OUT_DIR")).join(format!("help/{name}.txt"));
+        let text = std::fs::read(&text).unwrap_or_else(|e| panic!("{}: {e}", text.display()));
+        assert!(text.starts_with(format!("usage: {name}").as_bytes()), "{name}");
         let help = command(&bin(name)).arg("--help").output().unwrap();
         assert_eq!(help.status.code(), Some(0), "{name} --help");
-        assert!(
-            String::from_utf8_lossy(&help.stdout).starts_with(&format!("usage: {name}")),
-            "{name}"
-        );
+        assert!(help.stdout == text, "{name} --help: {}", String::from_utf8_lossy(&help.stdout));
         let bad = command(&bin(name)).arg("--no-such-option").output().unwrap();
         assert_eq!(bad.status.code(), Some(2), "{name} with a bad option");
-        let err = String::from_utf8_lossy(&bad.stderr);
-        assert!(
-            err.contains("unknown option --no-such-option")
-                && err.contains(&format!("usage: {name}")),
-            "{name}: {err}"
-        );
+        let mut want = b"error: unknown option --no-such-option\n".to_vec();
+        want.extend(&text);
+        assert!(bad.stderr == want, "{name}: {}", String::from_utf8_lossy(&bad.stderr));
     }
     for (name, args) in [
         ("chat-server", ["--backend", "kqueue"]),
@@ -491,4 +492,35 @@ fn time_formatting_holds_after_2038() {
     };
     let mut buf = [0u8; 64];
     assert_eq!(progs::os::format_asctime(&tm, &mut buf), b"Sun Sep 18 23:06:40 2039");
+}
+
+#[test]
+fn packed_help_texts_unpack_whole_and_bad_ones_are_cut_short() {
+    let unpack = |packed: &[u8]| {
+        let mut out = Vec::new();
+        progs::cli::unpack(packed, |piece| {
+            assert!(!piece.is_empty() && piece.len() <= 256, "a piece of {}", piece.len());
+            out.extend_from_slice(piece);
+        });
+        out
+    };
+    // Pair 0 is "ab", pair 1 is pair 0 and "c".
+    assert_eq!(unpack(&[2, b'a', b'b', 128, b'c', 129, 129, b'!']), b"abcabc!");
+    let packed = include_bytes!(concat!(env!("OUT_DIR"), "/help/chat-server.bpe"));
+    let text = include_bytes!(concat!(env!("OUT_DIR"), "/help/chat-server.txt"));
+    assert_eq!(unpack(packed), text);
+    assert!(packed.len() * 10 < text.len() * 6, "{} of {} bytes", packed.len(), text.len());
+    // Malformed: empty; pairs missing; a pair made of itself (its
+    // expansion fills the stack); a symbol with no pair; a text that ends
+    // inside the table.
+    let bad: [(&[u8], &[u8]); 5] = [
+        (&[], b""),
+        (&[5, b'a'], b""),
+        (&[1, 128, 128, b'x', 128, b'y'], b"x"),
+        (&[1, b'a', b'b', b'z', 129, b'z'], b"z"),
+        (&[0, 200], b""),
+    ];
+    for (packed, want) in bad {
+        assert_eq!(unpack(packed), want, "{packed:?}");
+    }
 }

@@ -17,25 +17,8 @@ use progs::{cli, err, out};
 
 progs::entry!(client: run);
 
-const USAGE: &str = "usage: chat-client ADDR:PORT [--backend select|poll|epoll] [--linger SECONDS]
-
-Sends each typed line to the chat server and prints what it sends back.
-Type `exit` (or end the input) to leave. When stdin is a regular file or
-/dev/null, the poll backend is used (epoll cannot watch those).
-  --backend NAME      select, poll or epoll (default epoll)
-  --linger SECONDS    after the input ends, how long at most to wait for
-                      the server's remaining output (default 2; fractions
-                      allowed; 0 = exit as soon as the input is sent)
-
-When the input ends, chat-client sends all of it, shuts down its side of
-the connection (the server reads end of stream) and keeps printing what
-the server sends until the server closes the connection or the linger is
-over, so `chat-client ADDR < script` prints every line the server sends
-before it closes within the linger. Exit status: 0 when the server closed
-the connection or the linger ended, 1 when the connection failed (e.g.
-`cannot connect to ADDR: ECONNREFUSED: ...`, whatever stdin is), 2 for a
-bad command line.
-";
+/// `--help`: the text is in `programs/help/chat-client.txt`.
+const USAGE: &[u8] = progs::help!("chat-client");
 
 const DEFAULT_LINGER_MS: u64 = 2000;
 const STDIN_TOKEN: Token = Token(0);

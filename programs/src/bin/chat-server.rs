@@ -28,58 +28,8 @@ use room::{Chat, Client, LOG_BYTES, Loop, MAX_CLIENTS, MAX_LINE, NICK_CAP, SEND_
 
 progs::entry!(server: run);
 
-const USAGE: &str = concat!(
-    "usage: chat-server [--bind ADDR]... [--backend select|poll|epoll]
-                   [--max-clients N] [--max-line BYTES] [--echo-self]
-                   [--stall-timeout SECONDS] [--hard-limit BYTES]
-                   [--web ADDR:PORT [--web-host NAME]... [--web-origin ORIGIN]...]
-
-A chat room: every line a client sends goes to every other client as
-`NICK: text`. Commands: /nick NAME, /who, /quit.
-  --bind ADDR        listen address, up to 4 times, TCP and Unix at once
-                     (default 127.0.0.1:8008): ADDR:PORT (127.0.0.1:8008,
-                     [::1]:8008; port 0 = any), unix:PATH (a socket file: a
-                     stale one is replaced, and it is removed on exit) or
-                     unix:@NAME (abstract name)
-  --backend NAME     select, poll or epoll (default epoll)
-  --max-clients N    connections served at once, 1-1000 (default 64); the next gets `error: server full`
-  --max-line BYTES   longest line relayed, 1-512 (default 512); longer ones get `error: line too long`
-  --echo-self        also send each line back to its sender (always for
-                     browsers)
-  --stall-timeout SECONDS
-                     soft limit: a client owed output that takes none of it
-                     for this long is disconnected, 1-3600 (default 10)
-  --hard-limit BYTES hard limit: a client further behind than this is
-                     disconnected at once, 16384-65536 (default 65536);
-                     senders are paused 8 KiB short of it, so only the
-                     server's own notices can push a client past it
-  --web ADDR:PORT    also serve the chat page (e.g. 0.0.0.0:8080, then open
-                     http://ROUTER:8080/): browsers join as members
-  --web-host NAME    a name the page is reached by (router.lan), up to 4
-                     times; IP addresses and localhost always work
-  --web-origin ORIGIN
-                     another page that may connect, up to 4 times
-
-Fair under floods: output goes through one shared 64 KiB log. When it is
-full (the next line would push out one a client in the room has not been
-sent yet), the server stops reading from the senders, so their sockets
-slow them down, and reads on once the readers have caught up; readers
-that keep reading are never dropped. A client dropped by a limit gets the
-end of the line it was in the middle of and
-`* you are being disconnected: ...`.
-
-A client's nick is at first its ADDR:PORT over TCP, and over a Unix socket
-`unix-PID` (the connecting process's pid, which the kernel vouches for;
-`unix-PID-2`, `-3`, ... when that is taken). Nicks are unique without
-regard to ASCII case and never look like an address; in chat lines control
-characters but TAB become `?`.
-
-Signals and output: on SIGINT or SIGTERM every client gets
-`* server shutting down` and its queued output (2 s at most), then the
-server exits 0; a second signal stops it at once.
-",
-    progs::server_signals_help!()
-);
+/// `--help`: the text is in `programs/help/chat-server.txt`.
+const USAGE: &[u8] = progs::help!("chat-server");
 
 /// The event loop and the room live in static storage whose initialiser
 /// is all zero bytes (`.bss`; see `progs::storage`): nothing is

@@ -20,30 +20,8 @@ use progs::{cli, log_err};
 
 progs::entry!(server: run);
 
-const USAGE: &str = concat!(
-    "usage: echo-server [--bind ADDR]... [--backend select|poll|epoll] [--buffers N]
-                   [--udp [--udp-max BYTES]]
-
-Echoes every byte back to its sender.
-  --bind ADDR        listen address, up to 4 times (default 127.0.0.1:8007):
-                     ADDR:PORT (127.0.0.1:8007, [::1]:8007; port 0 = any),
-                     unix:PATH (a socket file: a stale one is replaced, and
-                     it is removed on exit) or unix:@NAME (abstract name)
-  --backend NAME     select (fds below 1024 only), poll or epoll (default epoll)
-  --buffers N        16 KiB output buffers shared by all connections, 1-64 (default 64)
-  --udp              also echo UDP datagrams, on each TCP bind's address and
-                     port (port 0: the port TCP got). A datagram goes back to
-                     its sender whole; one longer than --udp-max is not echoed
-                     and a reply the socket cannot take at once is dropped,
-                     both counted (logged at the 1st, 2nd, 4th, 8th, ...)
-  --udp-max BYTES    the longest datagram echoed, 1-65536 (default 65536)
-
-Signals and output: on SIGINT or SIGTERM the server stops reading, writes
-back what it holds (2 s at most) and exits 0; a second signal stops it at
-once.
-",
-    progs::server_signals_help!()
-);
+/// `--help`: the text is in `programs/help/echo-server.txt`.
+const USAGE: &[u8] = progs::help!("echo-server");
 
 const MAX_CONNS: usize = 10_000;
 /// Connections, listeners, UDP sockets, the signalfd and a spare.

@@ -13,24 +13,8 @@ use progs::{cli, err, log_err};
 
 progs::entry!(server: run);
 
-const USAGE: &str = concat!(
-    "usage: link-watch [--dump]
-
-Prints one line per change of a network link or address, as it happens:
-  IFNAME up                     administratively up and with carrier
-  IFNAME down                   down, without carrier, or removed
-  IFNAME addr add ADDR/PREFIX   an address was added
-  IFNAME addr del ADDR/PREFIX   an address was removed
-A link is printed when it first appears and when it goes up or down.
-  --dump   first print the current state: every link, then every address
-If the kernel drops events (the reader was too slow), link-watch says so on
-stderr and reads the links again, printing what changed. Ends with exit 0
-on SIGINT/SIGTERM, or when its output is closed. The change lines wait for
-their reader (they are what link-watch is for); the kernel keeps events
-meanwhile, and what it cannot keep is reported as lost, as above.
-",
-    progs::server_signals_help!()
-);
+/// `--help`: the text is in `programs/help/link-watch.txt`.
+const USAGE: &[u8] = progs::help!("link-watch");
 
 /// Links remembered (name and state), for the address lines' names and to
 /// print a link only when its state changes.

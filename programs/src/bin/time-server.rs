@@ -13,23 +13,8 @@ use progs::ring::ByteRing;
 
 progs::entry!(server: run);
 
-const USAGE: &str = concat!(
-    "usage: time-server [--bind ADDR]... [--backend select|poll|epoll] [--interval SECONDS]
-
-Sends the local time (`Sun Nov 22 13:27:00 2026`) to every client on
-connect and then every interval.
-  --bind ADDR          listen address, up to 4 times (default 127.0.0.1:8013):
-                       ADDR:PORT (127.0.0.1:8013, [::1]:8013; port 0 = any),
-                       unix:PATH (a socket file: a stale one is replaced, and
-                       it is removed on exit) or unix:@NAME (abstract name)
-  --backend NAME       select, poll or epoll (default epoll)
-  --interval SECONDS   seconds between pushes, fractions allowed (default 5)
-
-Signals and output: on SIGINT or SIGTERM the server closes every
-connection and exits 0.
-",
-    progs::server_signals_help!()
-);
+/// `--help`: the text is in `programs/help/time-server.txt`.
+const USAGE: &[u8] = progs::help!("time-server");
 
 const MAX_CLIENTS: usize = 1000;
 /// Clients, listeners, the signalfd and a spare.

@@ -15,16 +15,8 @@ use progs::{cli, err, out};
 
 progs::entry!(client: run);
 
-const USAGE: &str = "usage: watch-client ADDR:PORT [--backend select|poll|epoll]
-
-Prints `Received: ...` for each line the server sends and exits when it
-closes the connection. A spinner turns while idle when stdout is a terminal.
-stdin is not read. Exit status: 0 when the server closed the connection
-(every line it sent is printed first, a last unterminated one included),
-1 when the connection failed (`cannot connect to ADDR: ECONNREFUSED: ...`
-on stderr, whatever stdin and stdout are) or broke, 2 for a bad command
-line.
-";
+/// `--help`: the text is in `programs/help/watch-client.txt`.
+const USAGE: &[u8] = progs::help!("watch-client");
 
 const TICK: Duration = Duration::from_millis(50);
 const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
