@@ -29,13 +29,52 @@ pub fn under_emulation() -> bool {
 }
 
 /// Spawns `cmd`; every test starts its programs through this.
+///
+/// Under emulation the child is also checked to exec within [`EXEC_WAIT`]:
+/// qemu-user runs a spawn from this multi-threaded harness as a plain fork
+/// of the whole emulator, and now and then (1 in 73 runs of tests/others.rs
+/// under qemu-arm 7.2) that fork deadlocks before it execs anything, its
+/// threads in futex waits: CI saw it as a server that "printed no first
+/// line". Such a child is killed and the command spawned once more. A child
+/// that did exec is never retried: a program that starts and fails still
+/// fails the test. (A command with `pre_exec` is spawned by a fork that
+/// `cmd.spawn()` itself waits on to exec: this cannot bound that.)
 pub fn spawn(cmd: &mut Command) -> Child {
     try_spawn(cmd).unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
 }
 
 /// As [`spawn`], with the error of a program that cannot be started.
 pub fn try_spawn(cmd: &mut Command) -> std::io::Result<Child> {
-    cmd.spawn()
+    let child = cmd.spawn()?;
+    if !under_emulation() {
+        return Ok(child);
+    }
+    exec_within(child, EXEC_WAIT).or_else(|state| {
+        // Straight to fd 2, not eprintln!, which the test harness captures
+        // and shows only if the test fails: the retry is worth seeing in CI.
+        let line = format!("{cmd:?} never exec'd within {EXEC_WAIT:?}, spawned again; {state}\n");
+        let _ = std::io::stderr().write_all(line.as_bytes());
+        cmd.spawn()
+    })
+}
+
+/// How long a child under emulation may take to exec (it takes milliseconds).
+const EXEC_WAIT: Duration = Duration::from_secs(10);
+
+/// `child` once it has exec'd (or exited); else its state, after killing and
+/// reaping it. There is no signal for an exec, so this polls /proc, bounded.
+fn exec_within(mut child: Child, limit: Duration) -> Result<Child, String> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if execd(child.id()) != Some(false) {
+            return Ok(child);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let state = child_state(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(state)
 }
 
 /// Whether process `pid`, a child of this one, has exec'd: false while its
