@@ -346,7 +346,7 @@ fn flooders_that_do_not_read_are_dropped_and_the_room_goes_on() {
 /// Both slow-consumer limits are in `--help`.
 #[test]
 fn help_shows_the_soft_and_hard_limits() {
-    let out = common::command(&bin("chat-server")).arg("--help").output().unwrap();
+    let out = common::output(common::command(&bin("chat-server")).arg("--help"));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert!(

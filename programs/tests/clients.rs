@@ -2,12 +2,12 @@
 //! input and servers that close or never do (issue 13).
 
 mod common;
-use common::{Peer, Server, WAIT, bin, command, refusing_port};
+use common::{Peer, Server, WAIT, bin, command, output, output_within, refusing_port, spawn};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// What stdin (or stdout) of a client is in a test.
@@ -27,22 +27,6 @@ enum Stdio3 {
 
 const STDINS: [Stdio3; 5] =
     [Stdio3::Null, Stdio3::File, Stdio3::Closed, Stdio3::HeldOpen, Stdio3::Terminal];
-
-/// Waits at most `limit` for `child` to exit, then collects its output.
-fn output_within(mut child: Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("program did not exit within {limit:?}: {out:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
 
 /// A pty pair: (master, slave).
 fn pty() -> (OwnedFd, OwnedFd) {
@@ -136,7 +120,7 @@ fn chat_client_reports_a_refused_connect_whatever_stdin_is() {
             cmd.args([&addr.to_string(), "--backend", backend]);
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
             let _keep = set_stdio(&mut cmd, 0, stdin);
-            let out = output_within(cmd.spawn().unwrap(), WAIT);
+            let out = output_within(spawn(&mut cmd), WAIT);
             let what = format!("{backend}, stdin {stdin:?}: {out:?}");
             assert_eq!(out.status.code(), Some(1), "{what}");
             assert_eq!(String::from_utf8_lossy(&out.stderr), refused_message("chat-client", addr));
@@ -157,7 +141,7 @@ fn watch_client_reports_a_refused_connect_whatever_stdin_and_stdout_are() {
             cmd.args([&addr.to_string(), "--backend", backend]).stderr(Stdio::piped());
             let _keep_in = set_stdio(&mut cmd, 0, stdin);
             let _keep_out = set_stdio(&mut cmd, 1, stdout);
-            let out = output_within(cmd.spawn().unwrap(), WAIT);
+            let out = output_within(spawn(&mut cmd), WAIT);
             let what = format!("{backend}, stdin {stdin:?}, stdout {stdout:?}: {out:?}");
             assert_eq!(out.status.code(), Some(1), "{what}");
             let said = String::from_utf8_lossy(&out.stderr);
@@ -184,9 +168,9 @@ fn scripted_chat_client_prints_every_reply_20_times() {
         cmd.args([&s.addr.to_string(), "--backend", backend]);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let child = if run % 4 < 2 {
-            cmd.stdin(script_file(&format!("script{run}"), &script)).spawn().unwrap()
+            spawn(cmd.stdin(script_file(&format!("script{run}"), &script)))
         } else {
-            let mut child = cmd.stdin(Stdio::piped()).spawn().unwrap();
+            let mut child = spawn(cmd.stdin(Stdio::piped()));
             child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap(); // then closed
             child
         };
@@ -226,7 +210,7 @@ fn chat_client_with_stdin_at_eof_still_prints_the_welcome() {
             let mut cmd = command(&bin("chat-client"));
             cmd.args([&s.addr.to_string(), "--backend", backend]).stdout(Stdio::piped());
             let _keep = set_stdio(&mut cmd, 0, stdin);
-            let out = output_within(cmd.spawn().unwrap(), WAIT);
+            let out = output_within(spawn(&mut cmd), WAIT);
             let what = format!("{backend}, stdin {stdin:?}: {out:?}");
             assert!(out.status.success(), "{what}");
             let text = String::from_utf8_lossy(&out.stdout);
@@ -266,7 +250,7 @@ fn linger_run(args: &[&str], input: &str, linger: Duration) -> Duration {
     let mut cmd = command(&bin("chat-client"));
     cmd.arg(addr.to_string()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
-    let child = cmd.stdin(script_file(&format!("linger{}", args.len()), input)).spawn().unwrap();
+    let child = spawn(cmd.stdin(script_file(&format!("linger{}", args.len()), input)));
     let out = output_within(child, linger + Duration::from_secs(3));
     let took = started.elapsed();
     assert!(out.status.success(), "{out:?}");
@@ -299,14 +283,10 @@ fn chat_client_linger_bounds_the_wait_for_a_server_that_never_closes() {
 #[test]
 fn chat_client_rejects_a_bad_linger() {
     for bad in ["-1", "x", "", "0.0", "100000"] {
-        let out = command(&bin("chat-client"))
-            .args(["127.0.0.1:1", "--linger", bad])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = output(command(&bin("chat-client")).args(["127.0.0.1:1", "--linger", bad]));
         assert_eq!(out.status.code(), Some(2), "--linger {bad:?}: {out:?}");
     }
-    let out = command(&bin("chat-client")).arg("--help").output().unwrap();
+    let out = output(command(&bin("chat-client")).arg("--help"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--linger SECONDS"));
 }
 
@@ -329,12 +309,9 @@ fn watch_client_output_is_the_same_every_run_when_the_server_closes() {
                 Remote end closed connection; exiting.\n";
     for run in 0..runs {
         let backend = ["epoll", "poll", "select"][run % 3];
-        let child = command(&bin("watch-client"))
-            .args([&addr.to_string(), "--backend", backend])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut cmd = command(&bin("watch-client"));
+        cmd.args([&addr.to_string(), "--backend", backend]);
+        let child = spawn(cmd.stdin(Stdio::null()).stdout(Stdio::piped()));
         let out = output_within(child, WAIT);
         assert!(out.status.success(), "run {run}: {out:?}");
         assert_eq!(String::from_utf8_lossy(&out.stdout), want, "run {run}");

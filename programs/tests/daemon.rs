@@ -319,7 +319,7 @@ fn clients_whose_stdout_reader_has_gone_exit_1() {
             .stdin(Stdio::piped())
             .stdout(Stdio::from(writer))
             .stderr(Stdio::piped());
-        let mut s = Server { child: cmd.spawn().unwrap(), addr, first_line: String::new() };
+        let mut s = Server { child: common::spawn(&mut cmd), addr, first_line: String::new() };
         let _typing = s.child.stdin.take(); // open: the client waits for input
         let st = s.wait_exit_within(common::WAIT);
         let mut stderr = String::new();

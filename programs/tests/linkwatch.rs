@@ -3,12 +3,12 @@
 //! `nsenter`; each change to a veth pair must come out as its line. Needs
 //! root (as on CI); without it the test says so and checks nothing.
 
+mod common;
+use common::WAIT;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 struct Watcher {
     child: Child,
@@ -20,7 +20,8 @@ impl Watcher {
     /// `link-watch ARGS` in a new network namespace, or None without the
     /// privilege to make one.
     fn start(args: &[&str]) -> Option<Watcher> {
-        let probe = Command::new("unshare").args(["-n", "true"]).status();
+        let probe = common::try_spawn(Command::new("unshare").args(["-n", "true"]))
+            .and_then(|mut c| c.wait());
         if !probe.is_ok_and(|s| s.success()) {
             eprintln!("skipped: cannot create a network namespace (needs root and unshare(1))");
             return None;
@@ -35,7 +36,7 @@ impl Watcher {
             None => env!("CARGO_BIN_EXE_link-watch").into(),
         };
         cmd.arg(bin).args(args).stdout(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn link-watch");
+        let mut child = common::spawn(&mut cmd);
         let out: ChildStdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -52,11 +53,9 @@ impl Watcher {
     /// Runs `ip ARGS` in the watcher's namespace.
     fn ip(&self, args: &str) {
         let pid = self.child.id().to_string();
-        let st = Command::new("nsenter")
-            .args(["-t", &pid, "-n", "ip"])
-            .args(args.split(' '))
-            .status()
-            .expect("nsenter runs");
+        let mut cmd = Command::new("nsenter");
+        let st =
+            common::spawn(cmd.args(["-t", &pid, "-n", "ip"]).args(args.split(' '))).wait().unwrap();
         assert!(st.success(), "ip {args}: {st}");
     }
 
@@ -74,7 +73,10 @@ impl Watcher {
                         return;
                     }
                 }
-                Err(_) => panic!("no line {want:?} within {WAIT:?}; saw {:#?}", self.seen),
+                Err(_) => {
+                    let state = common::child_state(self.child.id());
+                    panic!("no line {want:?} within {WAIT:?}; saw {:#?}; {state}", self.seen)
+                }
             }
         }
     }

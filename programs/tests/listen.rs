@@ -2,7 +2,7 @@
 //! and echo-server's `--udp`, driven through the real binaries.
 
 mod common;
-use common::{Peer, Server, WAIT, bin, command};
+use common::{Peer, Server, WAIT, bin, command, output};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::linux::net::SocketAddrExt;
@@ -44,12 +44,8 @@ fn abstract_name(what: &str) -> String {
 /// (one `listening on ...` per bind), each wait bounded. stderr is piped
 /// (read it with [`stderr_of`] once the server has exited).
 fn start(name: &str, args: &[&str], lines: usize) -> (Server, Vec<String>) {
-    let mut child = command(&bin(name))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
+    let mut child =
+        common::spawn(command(&bin(name)).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()));
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -64,8 +60,9 @@ fn start(name: &str, args: &[&str], lines: usize) -> (Server, Vec<String>) {
         match rx.recv_timeout(WAIT) {
             Ok(l) => got.push(l),
             Err(_) => {
+                let state = common::child_state(child.id());
                 let _ = child.kill();
-                panic!("{name} {args:?} printed {got:?} and then nothing");
+                panic!("{name} {args:?} printed {got:?} and then nothing; {state}");
             }
         }
     }
@@ -146,10 +143,8 @@ fn a_regular_file_or_a_live_socket_at_the_path_is_refused() {
     let dir = TempDir::new("taken");
     let file = dir.path("not-a-socket");
     std::fs::write(&file, "keep me").unwrap();
-    let out = command(&bin("echo-server"))
-        .args(["--bind", &format!("unix:{}", file.display())])
-        .output()
-        .unwrap();
+    let out =
+        output(command(&bin("echo-server")).args(["--bind", &format!("unix:{}", file.display())]));
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot listen on unix:") && err.contains("EADDRINUSE"), "{err}");
@@ -159,7 +154,7 @@ fn a_regular_file_or_a_live_socket_at_the_path_is_refused() {
     let path = dir.path("live.sock");
     let bind = format!("unix:{}", path.display());
     let (mut first, _) = start("time-server", &["--bind", &bind], 1);
-    let out = command(&bin("echo-server")).args(["--bind", &bind]).output().unwrap();
+    let out = output(command(&bin("echo-server")).args(["--bind", &bind]));
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let mut c = BufReader::new(UnixStream::connect(&path).unwrap());
     c.get_ref().set_read_timeout(Some(WAIT)).unwrap();
@@ -257,7 +252,7 @@ fn time_server_over_a_unix_socket_file() {
 
 /// Exits 2 with the usage and `why` on stderr.
 fn refused(name: &str, args: &[&str], why: &str) {
-    let out = command(&bin(name)).args(args).output().unwrap();
+    let out = output(command(&bin(name)).args(args));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {err}");
     assert!(err.contains(why) && err.contains(&format!("usage: {name}")), "{args:?}: {err}");
@@ -425,7 +420,7 @@ fn unix_default_nicks_do_not_collide() {
 
 #[test]
 fn chat_server_help_names_the_unix_binds_and_nicks() {
-    let out = command(&bin("chat-server")).arg("--help").output().unwrap();
+    let out = output(command(&bin("chat-server")).arg("--help"));
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("unix:PATH") && help.contains("unix:@NAME"), "{help}");
     assert!(help.contains("unix-PID"), "{help}");

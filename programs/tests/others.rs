@@ -1,7 +1,7 @@
 //! echo-server, time-server, watch-client, chat-client and the shared CLI.
 
 mod common;
-use common::{Peer, Server, WAIT, bin, command, refusing_port};
+use common::{Peer, Server, WAIT, bin, command, output, refusing_port, spawn};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
@@ -114,7 +114,7 @@ fn time_server_pushes_to_20_clients_concurrently() {
 
 #[test]
 fn time_server_rejects_a_bad_interval() {
-    let out = command(&bin("time-server")).args(["--interval", "0"]).output().unwrap();
+    let out = output(command(&bin("time-server")).args(["--interval", "0"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: time-server"));
 }
@@ -129,11 +129,7 @@ fn watch_client_prints_what_arrives_and_exits_when_the_server_closes() {
         std::thread::sleep(Duration::from_millis(120)); // idle spells, for the spinner
         c.write_all(b"world\r\npartial").unwrap();
     });
-    let out = command(&bin("watch-client"))
-        .arg(addr.to_string())
-        .stdout(Stdio::piped())
-        .output()
-        .unwrap();
+    let out = output(command(&bin("watch-client")).arg(addr.to_string()));
     server.join().unwrap();
     assert!(out.status.success(), "{out:?}");
     // stdout is a pipe, not a terminal: no spinner characters at all.
@@ -146,10 +142,7 @@ fn watch_client_prints_what_arrives_and_exits_when_the_server_closes() {
 #[test]
 fn watch_client_reports_a_refused_connection() {
     let (_held, addr) = refusing_port();
-    let out = command(&bin("watch-client"))
-        .args([&addr.to_string(), "--backend", "poll"])
-        .output()
-        .unwrap();
+    let out = output(command(&bin("watch-client")).args([&addr.to_string(), "--backend", "poll"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ECONNREFUSED"), "{out:?}");
 }
@@ -160,12 +153,9 @@ fn chat_client_through_pipes() {
         let s = Server::start(&bin("chat-server"), &["--bind", "127.0.0.1:0"]);
         let mut other = Peer::connect(s.addr);
         other.line().unwrap(); // welcome
-        let mut child = command(&bin("chat-client"))
-            .args([&s.addr.to_string(), "--backend", backend])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut cmd = command(&bin("chat-client"));
+        cmd.args([&s.addr.to_string(), "--backend", backend]);
+        let mut child = spawn(cmd.stdin(Stdio::piped()).stdout(Stdio::piped()));
         let mut stdin = child.stdin.take().unwrap();
         let lines = lines_of(child.stdout.take().unwrap());
         other.until("join", |l| l.ends_with(" joined"));
@@ -189,12 +179,8 @@ fn chat_client_through_pipes() {
 #[test]
 fn chat_client_says_when_the_server_closes() {
     let mut s = Server::start(&bin("chat-server"), &["--bind", "127.0.0.1:0"]);
-    let mut child = command(&bin("chat-client"))
-        .arg(s.addr.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = command(&bin("chat-client"));
+    let mut child = spawn(cmd.arg(s.addr.to_string()).stdin(Stdio::piped()).stdout(Stdio::piped()));
     let _keep_stdin_open = child.stdin.take().unwrap();
     let lines = lines_of(child.stdout.take().unwrap());
     let mut watcher = Peer::connect(s.addr);
@@ -255,10 +241,10 @@ fn every_program_has_help_and_rejects_bad_arguments() {
         let text = std::path::Path::new(env!("OUT_DIR")).join(format!("help/{name}.txt"));
         let text = std::fs::read(&text).unwrap_or_else(|e| panic!("{}: {e}", text.display()));
         assert!(text.starts_with(format!("usage: {name}").as_bytes()), "{name}");
-        let help = command(&bin(name)).arg("--help").output().unwrap();
+        let help = output(command(&bin(name)).arg("--help"));
         assert_eq!(help.status.code(), Some(0), "{name} --help");
         assert!(help.stdout == text, "{name} --help: {}", String::from_utf8_lossy(&help.stdout));
-        let bad = command(&bin(name)).arg("--no-such-option").output().unwrap();
+        let bad = output(command(&bin(name)).arg("--no-such-option"));
         assert_eq!(bad.status.code(), Some(2), "{name} with a bad option");
         let mut want = b"error: unknown option --no-such-option\n".to_vec();
         want.extend(&text);
@@ -269,7 +255,7 @@ fn every_program_has_help_and_rejects_bad_arguments() {
         ("echo-server", ["--bind", "nowhere"]),
         ("chat-server", ["--max-line", "0"]),
     ] {
-        let out = command(&bin(name)).args(args).output().unwrap();
+        let out = output(command(&bin(name)).args(args));
         assert_eq!(out.status.code(), Some(2), "{name} {args:?}");
     }
 }

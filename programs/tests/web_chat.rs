@@ -26,12 +26,9 @@ impl Drop for Srv {
 }
 
 fn start(args: &[&str]) -> Srv {
-    let mut child = command(&bin("chat-server"))
-        .args(["--bind", "127.0.0.1:0", "--web", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn chat-server");
+    let mut cmd = command(&bin("chat-server"));
+    cmd.args(["--bind", "127.0.0.1:0", "--web", "127.0.0.1:0"]).args(args);
+    let mut child = common::spawn(cmd.stdout(Stdio::piped()));
     let out = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -40,7 +37,11 @@ fn start(args: &[&str]) -> Srv {
             let _ = tx.send(line);
         }
     });
-    let next = || rx.recv_timeout(WAIT).expect("chat-server printed its addresses");
+    let pid = child.id();
+    let next = || {
+        let state = |_| panic!("chat-server printed no addresses; {}", common::child_state(pid));
+        rx.recv_timeout(WAIT).unwrap_or_else(state)
+    };
     let (first, second) = (next(), next());
     let addr = first.strip_prefix("listening on ").unwrap().split(' ').next().unwrap();
     let web = second.strip_prefix("web page on http://").unwrap().trim_end_matches('/');
@@ -494,7 +495,7 @@ fn host_and_origin_rules() {
 
 #[test]
 fn help_names_the_web_options() {
-    let out = command(&bin("chat-server")).arg("--help").output().unwrap();
+    let out = common::output(command(&bin("chat-server")).arg("--help"));
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     for opt in ["--web ADDR:PORT", "--web-host NAME", "--web-origin ORIGIN"] {

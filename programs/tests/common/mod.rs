@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,128 @@ pub fn under_emulation() -> bool {
     std::env::var("PICOSEL_TEST_RUNNER").is_ok_and(|r| !r.trim().is_empty())
 }
 
+/// Spawns `cmd`; every test starts its programs through this.
+///
+/// Under emulation the child is also checked to exec within [`EXEC_WAIT`]:
+/// qemu-user runs a spawn from this multi-threaded harness as a plain fork
+/// of the whole emulator, and now and then (1 in 73 runs of tests/others.rs
+/// under qemu-arm 7.2) that fork deadlocks before it execs anything, its
+/// threads in futex waits: CI saw it as a server that "printed no first
+/// line". Such a child is killed and the command spawned once more. A child
+/// that did exec is never retried: a program that starts and fails still
+/// fails the test. (A command with `pre_exec` is spawned by a fork that
+/// `cmd.spawn()` itself waits on to exec: this cannot bound that.)
+pub fn spawn(cmd: &mut Command) -> Child {
+    try_spawn(cmd).unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
+}
+
+/// As [`spawn`], with the error of a program that cannot be started.
+pub fn try_spawn(cmd: &mut Command) -> std::io::Result<Child> {
+    let child = cmd.spawn()?;
+    if !under_emulation() {
+        return Ok(child);
+    }
+    exec_within(child, EXEC_WAIT).or_else(|state| {
+        // Straight to fd 2, not eprintln!, which the test harness captures
+        // and shows only if the test fails: the retry is worth seeing in CI.
+        let line = format!("{cmd:?} never exec'd within {EXEC_WAIT:?}, spawned again; {state}\n");
+        let _ = std::io::stderr().write_all(line.as_bytes());
+        cmd.spawn()
+    })
+}
+
+/// How long a child under emulation may take to exec (it takes milliseconds).
+const EXEC_WAIT: Duration = Duration::from_secs(10);
+
+/// `child` once it has exec'd (or exited); else its state, after killing and
+/// reaping it. There is no signal for an exec, so this polls /proc, bounded.
+fn exec_within(mut child: Child, limit: Duration) -> Result<Child, String> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if execd(child.id()) != Some(false) {
+            return Ok(child);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let state = child_state(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(state)
+}
+
+/// Whether process `pid`, a child of this one, has exec'd: false while its
+/// command line is still this harness's (a fork that has not exec'd yet),
+/// None while it has none (its exec is under way, or it exited). Under qemu-user the
+/// harness's own argv lacks the `qemu-arm-static` before it that the
+/// emulator's real command line has: hence "ends with".
+fn execd(pid: u32) -> Option<bool> {
+    let theirs = std::fs::read(format!("/proc/{pid}/cmdline")).ok().filter(|c| !c.is_empty())?;
+    let mut ours = Vec::new();
+    for a in std::env::args_os() {
+        ours.extend_from_slice(a.as_encoded_bytes());
+        ours.push(0);
+    }
+    Some(!theirs.ends_with(&ours))
+}
+
+/// What child `pid` is doing, for the message of a wait that timed out:
+/// whether it exec'd, its command line, its state and where each of its
+/// threads sleeps (wchan).
+pub fn child_state(pid: u32) -> String {
+    let read = |f: &str| std::fs::read_to_string(format!("/proc/{pid}/{f}")).unwrap_or_default();
+    let execd = match execd(pid) {
+        Some(true) => "exec'd",
+        Some(false) => "NEVER exec'd (still a fork of the test harness)",
+        None => "exec'ing or exited",
+    };
+    let cmdline = read("cmdline").replace('\0', " ");
+    let status = read("status");
+    let field =
+        |k: &str| status.lines().find_map(|l| l.strip_prefix(k)).unwrap_or("?").trim().to_string();
+    let mut threads = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            let f = |n: &str| std::fs::read_to_string(t.path().join(n)).unwrap_or_default();
+            // stat: "tid (comm) S ...": the state follows the last ')'.
+            let stat = f("stat");
+            let st = stat.rsplit_once(") ").map_or("?", |(_, r)| &r[..1]);
+            threads.push(format!("{} {st} {}", t.file_name().to_string_lossy(), f("wchan")));
+        }
+    }
+    format!(
+        "child {pid} {execd}: cmdline {:?}, State {}, wchan {}, threads [{}]",
+        cmdline.trim_end(),
+        field("State:"),
+        read("wchan"),
+        threads.join(", ")
+    )
+}
+
+/// Waits at most `limit` for `child` to exit, then collects its output
+/// (which must fit in the pipes: it is read only after the exit).
+pub fn output_within(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if Instant::now() > deadline {
+            let state = child_state(child.id());
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("program did not exit within {limit:?}: {out:?}; {state}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// As `cmd.output()` (stdin /dev/null, stdout and stderr captured), spawned
+/// with [`spawn`] and bounded by [`WAIT`].
+pub fn output(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    output_within(spawn(cmd), WAIT)
+}
+
 /// A running server; killed on drop.
 pub struct Server {
     pub child: Child,
@@ -43,12 +165,7 @@ impl Server {
     /// As [`start`](Self::start), with the server's stderr going to
     /// `stderr` (`Stdio::piped()`: read it from `child.stderr`).
     pub fn start_with_stderr(bin: &str, args: &[&str], stderr: Stdio) -> Server {
-        let mut child = command(bin)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn server");
+        let mut child = spawn(command(bin).args(args).stdout(Stdio::piped()).stderr(stderr));
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -59,8 +176,9 @@ impl Server {
         let line = match rx.recv_timeout(WAIT) {
             Ok(l) => l,
             Err(_) => {
+                let state = child_state(child.id());
                 let _ = child.kill();
-                panic!("{bin} printed no first line");
+                panic!("{bin} printed no first line within {WAIT:?}; {state}");
             }
         };
         let addr_text = line
@@ -77,7 +195,7 @@ impl Server {
     /// one of the child's socket fds. No output to wait for, so this polls,
     /// bounded by [`WAIT`], and fails at once if the child exits first.
     pub fn spawn_quiet(mut cmd: Command) -> Server {
-        let mut child = cmd.spawn().expect("spawn server");
+        let mut child = spawn(&mut cmd);
         let deadline = Instant::now() + WAIT;
         loop {
             if let Some(port) = listening_port(child.id()) {
@@ -87,7 +205,11 @@ impl Server {
             if let Some(st) = child.try_wait().unwrap() {
                 panic!("server exited before it listened: {st}");
             }
-            assert!(Instant::now() < deadline, "server never listened");
+            assert!(
+                Instant::now() < deadline,
+                "server never listened; {}",
+                child_state(child.id())
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -108,7 +230,11 @@ impl Server {
             if let Some(st) = self.child.try_wait().unwrap() {
                 return st;
             }
-            assert!(Instant::now() < deadline, "server did not exit");
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit; {}",
+                child_state(self.child.id())
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -120,7 +246,12 @@ impl Server {
             if let Some(st) = self.child.try_wait().unwrap() {
                 return st;
             }
-            assert!(Instant::now() < deadline, "server did not exit within {limit:?}");
+            let late = Instant::now() >= deadline;
+            assert!(
+                !late,
+                "server did not exit within {limit:?}; {}",
+                child_state(self.child.id())
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
