@@ -12,11 +12,16 @@
 //! - It packs each program's `--help` text (`help/NAME.txt`; a line
 //!   `@X` stands for `help/_X.txt`) by byte-pair encoding into
 //!   `$OUT_DIR/help/NAME.bpe`, which the program embeds and `progs::cli`
-//!   unpacks as it prints (see [`pack`]), and writes the text itself to
+//!   unpacks as it prints (`progs::help`), and writes the text itself to
 //!   `$OUT_DIR/help/NAME.txt` for the tests to compare with.
 
 use std::collections::HashMap;
 use std::{env, fs, path::Path};
+
+// The programs' own unpacker (plain `core` code), to check the packing.
+#[path = "src/help.rs"]
+mod help;
+use help::MAX_DEPTH;
 
 const PAGE: &str = "src/web/page.html";
 
@@ -26,6 +31,7 @@ fn main() {
         println!("cargo:rustc-link-lib=gcc_eh");
     }
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/help.rs");
     println!("cargo:rerun-if-changed={PAGE}");
     let page = fs::read(PAGE).expect("read the page");
     let out = Path::new(&env::var_os("OUT_DIR").expect("OUT_DIR")).join("page.html.gz");
@@ -59,10 +65,6 @@ fn help_texts(out: &Path) {
         fs::write(out.join(format!("{name}.txt")), &text).expect("write a help text");
     }
 }
-
-/// The deepest a packed symbol nests: `progs::cli::unpack`'s stack holds
-/// one more than this.
-const MAX_DEPTH: usize = 31;
 
 /// Byte-pair encoding of ASCII `text`: while some pair of adjacent
 /// symbols occurs 3 times or more (each use saves a byte, the table entry
@@ -112,29 +114,10 @@ fn pack(text: &[u8]) -> Vec<u8> {
     let mut packed = vec![pairs.len() as u8];
     packed.extend(pairs.iter().flatten());
     packed.extend(&data);
-    assert_eq!(unpack(&packed), text, "packing is lossless");
+    let mut unpacked = Vec::new();
+    help::unpack(&packed, |piece| unpacked.extend_from_slice(piece));
+    assert_eq!(unpacked, text, "packing is lossless");
     packed
-}
-
-/// What `progs::cli::unpack` does, for the check in [`pack`].
-fn unpack(packed: &[u8]) -> Vec<u8> {
-    let n = usize::from(packed[0]);
-    let (pairs, data) = packed[1..].split_at(2 * n);
-    fn emit(s: u8, pairs: &[u8], out: &mut Vec<u8>) {
-        match s.checked_sub(128) {
-            Some(i) => {
-                let i = usize::from(i) * 2;
-                emit(pairs[i], pairs, out);
-                emit(pairs[i + 1], pairs, out);
-            }
-            None => out.push(s),
-        }
-    }
-    let mut out = Vec::new();
-    for &s in data {
-        emit(s, pairs, &mut out);
-    }
-    out
 }
 
 /// `data` as a gzip member (RFC 1952): a fixed 10-byte header (no name,

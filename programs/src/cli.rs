@@ -190,7 +190,7 @@ pub fn seconds_ms<'a>(opt: &'a str, v: &'a str) -> Result<u64, CliError<'a>> {
 
 /// Reports a command-line problem: usage to stdout and exit 0 for `--help`,
 /// else the problem and the usage to stderr and exit 2. `usage` is a
-/// help text as the build script packs it ([`help!`](crate::help)),
+/// help text as the build script packs it ([`help!`](crate::help!)),
 /// unpacked as it is written.
 pub fn fail(e: CliError<'_>, usage: &[u8]) -> i32 {
     let help = e == CliError::Help;
@@ -208,52 +208,11 @@ pub fn fail(e: CliError<'_>, usage: &[u8]) -> i32 {
         crate::err!(p0, p1, p2, p3, p4, p5, "\n");
     }
     // One call, so one copy of the unpacker in a program.
-    unpack(usage, |text| match help {
+    crate::help::unpack(usage, |text| match help {
         true => crate::os::print_bytes(crate::prog_name!(), text),
         false => {
             let _ = crate::os::write_all(crate::os::STDERR, text);
         }
     });
     if help { 0 } else { 2 }
-}
-
-/// Unpacks a help text packed by the build script (`programs/build.rs`,
-/// `pack`: byte-pair encoding, about 45 % smaller) and hands it to
-/// `write` in pieces of 1 to 256 bytes. The packed form: the number N of
-/// pairs, the N pairs, then the text, in which a byte 128 + i stands for
-/// pair i, whose two bytes may be pairs in turn (nested 31 deep at most:
-/// the build script checks it). A malformed text is cut short, never a
-/// panic.
-pub fn unpack(packed: &[u8], mut write: impl FnMut(&[u8])) {
-    let (n, rest) = packed.split_first().unwrap_or((&0, &[]));
-    let (pairs, text) = rest.split_at_checked(usize::from(*n) * 2).unwrap_or((&[], &[]));
-    let (mut out, mut len) = ([0u8; 256], 0);
-    let mut stack = [0u8; 32];
-    'text: for &sym in text {
-        let mut depth = 1usize;
-        stack[0] = sym;
-        while let Some(d) = depth.checked_sub(1) {
-            depth = d;
-            let s = stack.get(d).copied().unwrap_or(0);
-            if s < 128 {
-                if let Some(o) = out.get_mut(len) {
-                    (*o, len) = (s, len + 1);
-                }
-                if len == out.len() {
-                    write(&out);
-                    len = 0;
-                }
-                continue;
-            }
-            let i = usize::from(s - 128) * 2;
-            match (pairs.get(i..i + 2), stack.get_mut(d..d + 2)) {
-                // The second half goes below the first, which comes next.
-                (Some(&[a, b]), Some(top)) => (top[0], top[1], depth) = (b, a, d + 2),
-                _ => break 'text,
-            }
-        }
-    }
-    if let Some(rest) = out.get(..len).filter(|r| !r.is_empty()) {
-        write(rest);
-    }
 }

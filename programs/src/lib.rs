@@ -36,6 +36,7 @@ pub mod chatlog;
 pub mod cli;
 pub mod fmt;
 pub mod framing;
+pub mod help;
 pub mod listen;
 pub mod os;
 pub mod ring;

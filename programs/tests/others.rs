@@ -484,7 +484,7 @@ fn time_formatting_holds_after_2038() {
 fn packed_help_texts_unpack_whole_and_bad_ones_are_cut_short() {
     let unpack = |packed: &[u8]| {
         let mut out = Vec::new();
-        progs::cli::unpack(packed, |piece| {
+        progs::help::unpack(packed, |piece| {
             assert!(!piece.is_empty() && piece.len() <= 256, "a piece of {}", piece.len());
             out.extend_from_slice(piece);
         });
