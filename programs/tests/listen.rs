@@ -57,14 +57,10 @@ fn start(name: &str, args: &[&str], lines: usize) -> (Server, Vec<String>) {
     });
     let mut got = Vec::new();
     for _ in 0..lines {
-        match rx.recv_timeout(WAIT) {
-            Ok(l) => got.push(l),
-            Err(_) => {
-                let state = common::child_state(child.id());
-                let _ = child.kill();
-                panic!("{name} {args:?} printed {got:?} and then nothing; {state}");
-            }
-        }
+        let line = common::recv_line(&rx, &mut child, || {
+            format!("{name} {args:?} printed {got:?} and then nothing")
+        });
+        got.push(line);
     }
     let first_line = got.first().cloned().unwrap_or_default();
     let addr = SocketAddr::from(([0, 0, 0, 0], 0)); // not a TCP server, maybe

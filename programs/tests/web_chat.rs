@@ -37,12 +37,9 @@ fn start(args: &[&str]) -> Srv {
             let _ = tx.send(line);
         }
     });
-    let pid = child.id();
-    let next = || {
-        let state = |_| panic!("chat-server printed no addresses; {}", common::child_state(pid));
-        rx.recv_timeout(WAIT).unwrap_or_else(state)
-    };
-    let (first, second) = (next(), next());
+    let what = || "chat-server printed no addresses".to_string();
+    let first = common::recv_line(&rx, &mut child, what);
+    let second = common::recv_line(&rx, &mut child, what);
     let addr = first.strip_prefix("listening on ").unwrap().split(' ').next().unwrap();
     let web = second.strip_prefix("web page on http://").unwrap().trim_end_matches('/');
     Srv { child, addr: addr.parse().unwrap(), web: web.parse().unwrap() }

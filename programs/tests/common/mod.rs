@@ -125,6 +125,21 @@ pub fn child_state(pid: u32) -> String {
     )
 }
 
+/// The next line a reader thread of `child`'s stdout sends on `rx`, within
+/// [`WAIT`]; else `child` is killed and the test fails with `what` and
+/// what the child was doing.
+pub fn recv_line(
+    rx: &mpsc::Receiver<String>,
+    child: &mut Child,
+    what: impl Fn() -> String,
+) -> String {
+    rx.recv_timeout(WAIT).unwrap_or_else(|_| {
+        let state = child_state(child.id());
+        let _ = child.kill();
+        panic!("{} within {WAIT:?}; {state}", what())
+    })
+}
+
 /// Waits at most `limit` for `child` to exit, then collects its output
 /// (which must fit in the pipes: it is read only after the exit).
 pub fn output_within(mut child: Child, limit: Duration) -> Output {
@@ -173,14 +188,7 @@ impl Server {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = match rx.recv_timeout(WAIT) {
-            Ok(l) => l,
-            Err(_) => {
-                let state = child_state(child.id());
-                let _ = child.kill();
-                panic!("{bin} printed no first line within {WAIT:?}; {state}");
-            }
-        };
+        let line = recv_line(&rx, &mut child, || format!("{bin} printed no first line"));
         let addr_text = line
             .strip_prefix("listening on ")
             .and_then(|rest| rest.split_whitespace().next())
@@ -223,20 +231,9 @@ impl Server {
         assert_eq!(unsafe { libc::kill(self.pid(), sig) }, 0);
     }
 
-    /// Waits for the exit status, bounded.
+    /// Waits for the exit status, bounded by [`WAIT`].
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server did not exit; {}",
-                child_state(self.child.id())
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.wait_exit_within(WAIT)
     }
 
     /// Waits at most `limit` for the exit status.
@@ -246,9 +243,8 @@ impl Server {
             if let Some(st) = self.child.try_wait().unwrap() {
                 return st;
             }
-            let late = Instant::now() >= deadline;
             assert!(
-                !late,
+                Instant::now() < deadline,
                 "server did not exit within {limit:?}; {}",
                 child_state(self.child.id())
             );
