@@ -33,15 +33,17 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/help.rs");
     println!("cargo:rerun-if-changed={PAGE}");
+    let out_dir = env::var_os("OUT_DIR").expect("OUT_DIR");
+    let out_dir = Path::new(&out_dir);
     let page = fs::read(PAGE).expect("read the page");
-    let out = Path::new(&env::var_os("OUT_DIR").expect("OUT_DIR")).join("page.html.gz");
-    fs::write(out, gzip(&page)).expect("write the compressed page");
-    help_texts(&Path::new(&env::var_os("OUT_DIR").expect("OUT_DIR")).join("help"));
+    fs::write(out_dir.join("page.html.gz"), gzip(&page)).expect("write the compressed page");
+    help_texts(&out_dir.join("help"));
 }
 
 /// The help texts: each `help/NAME.txt` (not `_*`), its `@X` lines
 /// replaced, packed.
 fn help_texts(out: &Path) {
+    // A directory: cargo reruns when anything in it changes.
     println!("cargo:rerun-if-changed=help");
     fs::create_dir_all(out).expect("create OUT_DIR/help");
     for entry in fs::read_dir("help").expect("read help/") {
@@ -50,7 +52,6 @@ fn help_texts(out: &Path) {
         if name.starts_with('_') || path.extension().is_none_or(|e| e != "txt") {
             continue;
         }
-        println!("cargo:rerun-if-changed={}", path.display());
         let mut text = Vec::new();
         for line in fs::read_to_string(&path).expect("read a help text").split_inclusive('\n') {
             match line.strip_prefix('@') {
